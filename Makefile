@@ -1,0 +1,15 @@
+PYTHON ?= python
+
+.PHONY: test generate lint typecheck
+
+test:
+	$(PYTHON) -m pytest -q
+
+generate:
+	$(PYTHON) -m phasefl.codegen
+
+lint:
+	$(PYTHON) -m ruff check phasefl tests
+
+typecheck:
+	$(PYTHON) -m mypy phasefl --ignore-missing-imports

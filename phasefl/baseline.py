@@ -1,0 +1,29 @@
+"""The kernel baseline: the same network with its NTK frozen at initialization.
+
+Linearizing the network around its initial weights freezes the NTK at K0, so the slope obeys
+dF/dt = -a K0 (F - m) and F_kernel(t) = m + (F0 - m) exp(-a K0 t) (spec D.5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .gram import gram
+from .params import check_times
+from .solve import cell_inputs, model_cell
+
+
+def kernel_baseline_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) -> np.ndarray:
+    """F_kernel for a batch of cells: array of shape S + (T,) (arguments as in ``solve_batch``)."""
+    inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
+    times = check_times(times)
+    kappa, lr_u, lr_w, a, b, uu, ww, uw, _ = inputs
+    k0 = kappa**2 * (lr_u * ww + lr_w * uu)
+    m, f0 = b / a, kappa * uw
+    f = m[:, None] + (f0 - m)[:, None] * np.exp(-(a * k0)[:, None] * times[None, :])
+    return f.reshape(shape + (times.size,))
+
+
+def kernel_baseline(model, u0, w0, times) -> np.ndarray:
+    """Slope F(t) of the network linearized at (u0, w0): m + (F0 - m) exp(-a K0 t), over ``times``."""
+    return kernel_baseline_batch(*model_cell(model, gram(u0, w0)), times)

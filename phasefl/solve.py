@@ -1,0 +1,97 @@
+"""Exact trajectories and t -> infinity limits, for one network or a batch of Gram numbers.
+
+Spec section D: the trajectory depends on the initial weights only through their Gram
+numbers, so a batch of cells is a set of arrays (hyperparameters and Gram numbers) that
+broadcast together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+from .gram import Gram, gram
+from .params import Model, check_times
+from .results import OBSERVABLES, State, Trajectory
+
+_CELL_ARGS = ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov", "uu", "ww", "uw", "d2")
+_POSITIVE = {"output_scale", "lr_u", "lr_w", "x_var"}
+_NONNEGATIVE = {"uu", "ww", "d2"}
+
+
+def cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Validate and broadcast the cell arguments; return the (9, n) kernel input and the cell shape."""
+    values = dict(zip(_CELL_ARGS, (output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)))
+    arrays = {}
+    for name, value in values.items():
+        arr = np.asarray(value, dtype=float)
+        bad = ~np.isfinite(arr)
+        if name in _POSITIVE:
+            bad |= ~(arr > 0)
+            what = "finite and > 0"
+        elif name in _NONNEGATIVE:
+            bad |= ~(arr >= 0)
+            what = "finite and >= 0"
+        else:
+            what = "finite"
+        if bad.any():
+            raise ValueError(f"{name} must be {what}, got {float(arr[bad].ravel()[0])!r}")
+        arrays[name] = arr
+    both_zero = (arrays["uu"] == 0) & (arrays["ww"] == 0)
+    if np.any(both_zero):
+        raise ValueError("uu and ww are both 0 in some cell: with u0 = w0 = 0 the network never moves")
+    shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    stacked = np.stack([np.broadcast_to(arrays[n], shape).ravel() for n in _CELL_ARGS])
+    return stacked, shape
+
+
+def solve_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) -> Trajectory:
+    """Exact observables of a batch of cells at ``times`` and at t = infinity.
+
+    Arguments other than ``times`` broadcast to a common cell shape S; ``times`` is 1-D of
+    length T. Returns a ``Trajectory`` whose fields have shape S + (T,) and whose ``final``
+    fields have shape S. Evaluates the product form of spec D.3 (see
+    ``phasefl.symbolic.solution``) with the generated numba kernels.
+    """
+    inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
+    times = check_times(times)
+    traj = kernels.trajectories(inputs, times).reshape((len(OBSERVABLES),) + shape + (times.size,))
+    return Trajectory(times=times, **dict(zip(OBSERVABLES, traj)), final=final_batch_from_inputs(inputs, shape))
+
+
+def final_batch_from_inputs(inputs: np.ndarray, shape: tuple[int, ...]) -> State:
+    fin = kernels.finals(inputs).reshape((len(OBSERVABLES),) + shape)
+    return State(**dict(zip(OBSERVABLES, fin)))
+
+
+def final_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> State:
+    """Exact observables at t = infinity for a batch of cells (fields of the broadcast shape)."""
+    return final_batch_from_inputs(*cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2))
+
+
+def model_cell(model: Model, g: Gram) -> tuple:
+    """The nine cell arguments of one network."""
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a phasefl.Model, got {type(model).__name__}")
+    return model.as_tuple() + tuple(g)
+
+
+def solve(model: Model, u0, w0, times) -> Trajectory:
+    """Exact trajectory of the network f(x) = kappa u.w x from weights u0, w0 (spec D).
+
+    Parameters
+    ----------
+    model : Model
+    u0, w0 : 1-D arrays of the same length (the width)
+    times : 1-D array of finite times >= 0
+
+    Returns
+    -------
+    Trajectory
+        F, ntk (learning-rate-weighted K), ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w
+        (radians) and loss_excess at each time, and ``.final`` at t = infinity.
+    """
+    cell = model_cell(model, gram(u0, w0))
+    traj = solve_batch(*cell, times)
+    final = State(**{name: float(getattr(traj.final, name)) for name in OBSERVABLES})
+    return Trajectory(times=traj.times, **{name: getattr(traj, name) for name in OBSERVABLES}, final=final)
