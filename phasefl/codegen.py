@@ -135,7 +135,11 @@ import numba
 
 
 def write(path: Path = TARGET) -> Path:
+    """Write the module, and drop numba's on-disk caches of the package: numba keys the cache of
+    the loops in ``kernels.py`` on that file alone, so it would keep calling the old kernels."""
     path.write_text(render())
+    for cached in Path(__file__).parent.rglob("__pycache__/*.nb[ic]"):
+        cached.unlink()
     return path
 
 

@@ -9,7 +9,7 @@ import math
 
 import numba
 
-CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'alpha', 'beta', 'psi0', 'q', 'P', 'M', 'tau', 'S', 'h_end', 'h_start', 'log_estar', 'cross')
+CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'alpha', 'beta', 'ratio_m1', 'psi0', 'q', 'P', 'M', 'tau', 'S', 'h_end', 'h_start', 'log_estar', 'cross')
 OBSERVABLES = ('F', 'K', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
 ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w')
 
@@ -71,12 +71,15 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
         beta = ((1.0/4.0))*Kc**2/(Kinf_fwd**2*alpha)
     else:
         beta = (1.0/2.0) - (1.0/2.0)*g*m/Kinf_fwd
+    _ratio_m1_0 = abs(F0)
+    _ratio_m1_1 = abs(m)
+    ratio_m1 = g*(_ratio_m1_0 - _ratio_m1_1)*(g*(_ratio_m1_0 + _ratio_m1_1)/(K0 + Kinf_fwd) + 1.0)/(Kinf_fwd + _ratio_m1_1*g)
     if (kind == 2.0):
         psi0 = 0.0
+    elif (kind == 0.0) and (abs(ratio_m1) <= (1.0/2.0)):
+        psi0 = math.log1p(ratio_m1)*(0.0 if F0 + m == 0 else math.copysign(1, F0 + m))
     elif (kind == 0.0):
-        _psi0_0 = abs(F0)
-        _psi0_1 = abs(m)
-        psi0 = math.log1p(g*(_psi0_0 - _psi0_1)*(g*(_psi0_0 + _psi0_1)/(K0 + Kinf_fwd) + 1.0)/(Kinf_fwd + _psi0_1*g))*(0.0 if F0 + m == 0 else math.copysign(1, F0 + m))
+        psi0 = math.log((K0 + g*abs(F0))/(Kinf_fwd + g*abs(m)))*(0.0 if F0 + m == 0 else math.copysign(1, F0 + m))
     else:
         psi0 = (((math.asinh(g*abs(F0)/Kc)) if (Kc >= g*abs(F0)) else (-math.log(Kc) + math.log(K0 + g*abs(F0)))) + ((math.asinh(g*abs(m)/Kc)) if (Kc >= g*abs(m)) else (-math.log(Kc) + math.log(Kinf_fwd + g*abs(m)))))*(0.0 if F0 == 0 else math.copysign(1, F0))
     q = math.exp(-abs(psi0))
@@ -100,14 +103,14 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
         cross = F0/h_start - m/h_end
     else:
         cross = 0.0
-    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross,)
+    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross,)
 
 
 
 @numba.njit(cache=True, error_model="numpy")
 def observables_at(t, c):
     """Observables at time t: F, ntk, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
     E = math.exp(-lam*t)
     omE = -math.expm1(-lam*t)
     n_plus = E*M*alpha + M*beta + P*alpha*omE
@@ -182,7 +185,7 @@ def observables_at(t, c):
 @numba.njit(cache=True, error_model="numpy")
 def observables_final(c):
     """Observables at t = infinity, in the order of observables_at."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
     if (kind == 2.0):
         F = 0.0
     else:
@@ -247,7 +250,7 @@ def observables_final(c):
 @numba.njit(cache=True, error_model="numpy")
 def order_parameters(c):
     """Order parameters of spec E.1: gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant (0 u, 1 w)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
     gamma = g*abs(m)/K0
     gamma0 = g*abs(F0)/K0
     if (d2 == 0.0):

@@ -82,6 +82,7 @@ def _sym(name: str, **assumptions) -> sp.Symbol:
 kind = _sym("kind")
 Kinf_fwd = _sym("Kinf_fwd", nonnegative=True)  # sqrt(Kc^2 + g^2 m^2): the rate of E in every branch
 q = _sym("q", positive=True)
+ratio_m1 = _sym("ratio_m1")  # (g|F0| + K0)/(g|m| + K_inf) - 1 for m F0 >= 0
 log_estar = _sym("log_estar")  # ln E*, E* = exp(-lambda t*) at the zero crossing of F
 cross = _sym("cross")  # F0/h(1) - m/h(0), the slope coefficient of the crossing branch
 hE = _sym("h", positive=True)
@@ -137,20 +138,20 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
             ((1 - g * m / Kinf_fwd) / 2, True),
         ),
     ),
-    # psi0 = asinh(g F0/Kc) - asinh(g m/Kc). Same signs: log1p of (gF0 + K0)/(gm + K_inf) - 1, written
-    # as a product (spec D.3 made stable); opposite signs: the two asinh terms add.
+    # psi0 = asinh(g F0/Kc) - asinh(g m/Kc). Same signs (flipped to >= 0): psi0 = ln((g|F0| + K0)/(g|m| + K_inf));
+    # near ratio 1 as log1p of ratio - 1 written as a product (the kernel regime), else the log of the ratio.
+    # Opposite signs: the two asinh terms add.
+    (
+        ratio_m1,
+        g * (sp.Abs(F0) - sp.Abs(m)) * (1 + g * (sp.Abs(F0) + sp.Abs(m)) / (K0 + Kinf_fwd)) / (g * sp.Abs(m) + Kinf_fwd),
+    ),
     (
         psi0,
         sp.Piecewise(
             (0, DEGENERATE),
+            (sp.sign(F0 + m) * log1p(ratio_m1), GENERAL_SAME_SIGN & (sp.Abs(ratio_m1) <= sp.Rational(1, 2))),
             (
-                sp.sign(F0 + m)
-                * log1p(
-                    g
-                    * (sp.Abs(F0) - sp.Abs(m))
-                    * (1 + g * (sp.Abs(F0) + sp.Abs(m)) / (K0 + Kinf_fwd))
-                    / (g * sp.Abs(m) + Kinf_fwd)
-                ),
+                sp.sign(F0 + m) * sp.log((g * sp.Abs(F0) + K0) / (g * sp.Abs(m) + Kinf_fwd)),
                 GENERAL_SAME_SIGN,
             ),
             (sp.sign(F0) * (_asinh_abs(F0, K0) + _asinh_abs(m, Kinf_fwd)), True),

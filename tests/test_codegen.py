@@ -1,0 +1,71 @@
+"""The checked-in kernels equal a fresh lowering of phasefl.symbolic, and backends agree."""
+
+import numpy as np
+import sympy as sp
+from scipy.integrate import solve_ivp
+
+from phasefl import codegen, solve_batch
+from phasefl.symbolic import solution
+from phasefl.symbolic.symbols import F0, Kc, Kinf, g, m, t, x_var
+
+
+def test_generated_module_is_fresh():
+    assert codegen.TARGET.read_text() == codegen.render(), "run `make generate` and commit the result"
+
+
+def test_generated_module_imports_only_math_and_numba():
+    text = codegen.TARGET.read_text()
+    imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
+    assert imports == ["import math", "import numba"]
+
+
+# Moderate cells where every form is accurate: (kappa, lr_u, lr_w, a, b, uu, ww, uw, d2)
+CELLS = [
+    (0.1, 1.0, 1.0, 1.0, 1.0, 30.0, 20.0, 3.0, 30.0 * 20.0 - 9.0),
+    (0.05, 2.0, 0.5, 1.5, -1.0, 8.0, 40.0, 5.0, 8.0 * 40.0 - 25.0),
+    (1.0, 1.0, 3.0, 1.0, 0.3, 0.5, 0.2, -0.2, 0.5 * 0.2 - 0.04),
+]
+TIMES = np.array([0.0, 0.01, 0.3, 1.0, 3.0, 10.0, 40.0])
+
+
+def _riccati_numpy(cell):
+    """The spec's Riccati y-form, lambdified to NumPy: an independent backend."""
+    kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = cell
+    s = np.sqrt(lr_u * lr_w)
+    C = lr_w * uu - lr_u * ww
+    kc = kappa**2 * np.sqrt(C**2 + 4 * s**2 * d2)
+    gg, mm, f0 = 2 * kappa * s, b / a, kappa * uw
+    kinf = np.sqrt(kc**2 + gg**2 * mm**2)
+    y0 = np.exp(np.arcsinh(gg * f0 / kc))
+    y0_sym = sp.Symbol("y0", positive=True)
+    f = sp.lambdify(
+        (t, y0_sym, Kc, g, m, x_var, Kinf), solution.F_riccati.subs(solution.y0, y0_sym), "numpy"
+    )
+    return f(TIMES, y0, kc, gg, mm, a, kinf)
+
+
+def _reduced_ode(cell):
+    """scipy integration of the unsolved reduced ODE dF/dt = -a (F - m) sqrt(Kc^2 + g^2 F^2)."""
+    kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = cell
+    s = np.sqrt(lr_u * lr_w)
+    kc = kappa**2 * np.sqrt((lr_w * uu - lr_u * ww) ** 2 + 4 * s**2 * d2)
+    gg, mm = 2 * kappa * s, b / a
+    sol = solve_ivp(lambda _, f: -a * (f - mm) * np.sqrt(kc**2 + gg**2 * f**2), (0, TIMES[-1]), [kappa * uw],
+                    t_eval=TIMES, rtol=1e-12, atol=1e-14, method="DOP853")
+    return sol.y[0]
+
+
+def test_numba_lambdify_and_ode_backends_agree():
+    for cell in CELLS:
+        exact = solve_batch(*cell, TIMES).F
+        scale = max(abs(cell[4] / cell[3]), abs(cell[0] * cell[7]))
+        np.testing.assert_allclose(exact, _riccati_numpy(cell), rtol=0, atol=1e-12 * scale)
+        np.testing.assert_allclose(exact, _reduced_ode(cell), rtol=0, atol=1e-9 * scale)
+
+
+def test_degenerate_branch_matches_lambdified_logistic():
+    # u0 = w0, equal rates: C = 0 and D^2 = 0, so Kc = 0 and K = g|F| (spec D.3).
+    kappa, lr, a, b, uu = 0.3, 0.7, 1.2, 0.9, 2.0
+    traj = solve_batch(kappa, lr, lr, a, b, uu, uu, uu, 0.0, TIMES)
+    f = sp.lambdify((t, F0, m, g, x_var), solution.F_logistic, "numpy")
+    np.testing.assert_allclose(traj.F, f(TIMES, kappa * uu, b / a, 2 * kappa * lr, a), rtol=1e-13)

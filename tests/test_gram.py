@@ -1,0 +1,79 @@
+"""Gram numbers: compensated sums, exact zeros, and the exact Wishart sampler."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from phasefl import gram, sample_gram
+from phasefl.gram import dot
+
+
+def test_dot_is_correctly_rounded():
+    rng = np.random.default_rng(1)
+    # ill-conditioned: large terms that cancel, plus a small remainder
+    x = np.concatenate([rng.normal(size=500) * 1e8, rng.normal(size=500)])
+    y = np.concatenate([rng.normal(size=500), rng.normal(size=500)])
+    x = np.concatenate([x, -x[:500]])
+    y = np.concatenate([y, y[:500]])
+    exact = sum(Fraction(float(a)) * Fraction(float(b)) for a, b in zip(x, y))
+    assert dot(x, y) == float(exact)
+
+
+def test_width_one_and_parallel_vectors_have_zero_area():
+    assert gram([0.3], [-1.7]).d2 == 0.0
+    u = np.random.default_rng(2).normal(size=50)
+    assert gram(u, u).d2 == 0.0
+    assert gram(u, -2.0 * u).d2 == 0.0
+
+
+def test_area_of_nearly_parallel_vectors_keeps_its_digits():
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=20)
+    e = rng.normal(size=20)
+    e -= (e @ u) / (u @ u) * u  # orthogonal direction
+    w = u + 1e-9 * e
+    uu = sum(Fraction(float(a)) ** 2 for a in u)
+    ww = sum(Fraction(float(a)) ** 2 for a in w)
+    uw = sum(Fraction(float(a)) * Fraction(float(b)) for a, b in zip(u, w))
+    exact = float(uu * ww - uw**2)
+    assert gram(u, w).d2 == pytest.approx(exact, rel=1e-6)
+
+
+def test_sampler_moments_match_iid_gaussian():
+    d, su, sw, n = 7.0, 0.5, 2.0, 200_000
+    g = sample_gram(d, su, sw, size=n, seed=4)
+    se = lambda x: x.std() / np.sqrt(n)  # noqa: E731
+    assert abs(g.uu.mean() - d * su**2) < 5 * se(g.uu)
+    assert abs(g.ww.mean() - d * sw**2) < 5 * se(g.ww)
+    assert abs(g.uw.mean()) < 5 * se(g.uw)
+    assert abs(g.uw.var() - d * su**2 * sw**2) < 5 * np.sqrt(2.0 / n) * d * su**2 * sw**2 * 2
+    np.testing.assert_allclose(g.d2, g.uu * g.ww - g.uw**2, rtol=1e-9, atol=0)
+
+
+def test_sampler_matches_direct_sampling_in_distribution():
+    d, n = 5, 50_000
+    rng = np.random.default_rng(5)
+    u, w = rng.normal(size=(n, d)), 3.0 * rng.normal(size=(n, d))
+    direct = np.sort(np.einsum("ij,ij->i", u, w))
+    sampled = np.sort(sample_gram(d, 1.0, 3.0, size=n, seed=6).uw)
+    # two-sample Kolmogorov-Smirnov at the 1e-3 level
+    from scipy.stats import ks_2samp
+
+    assert ks_2samp(direct, sampled).pvalue > 1e-3
+
+
+def test_sampler_is_width_independent_in_cost_and_finite_at_huge_width():
+    g = sample_gram(1e12, 1e-6, 1.0, size=10, seed=7)
+    assert np.all(np.isfinite(np.stack(g)))
+    np.testing.assert_allclose(g.uu, 1e12 * 1e-12, rtol=1e-4)
+    assert np.all(sample_gram(1.0, 1.0, 1.0, size=5, seed=8).d2 == 0)
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [((0.5, 1.0, 1.0), "width"), ((np.nan, 1.0, 1.0), "width"), ((4, -1.0, 1.0), "init_scale_u"), ((4, 1.0, 0.0), "init_scale_w")],
+)
+def test_sampler_rejects_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        sample_gram(*args)

@@ -1,0 +1,186 @@
+"""The closed form against the actual d-dimensional network (spec D), its identities, bad input."""
+
+import numpy as np
+import pytest
+
+from phasefl import Model, classify, gram, kernel_baseline, simulate, solve
+from phasefl.results import OBSERVABLES
+
+
+def _gauss(d, su, sw, seed):
+    rng = np.random.default_rng(seed)
+    return su * rng.normal(size=d), sw * rng.normal(size=d)
+
+
+def _configs():
+    """(name, model, u0, w0): every regime and every special case named by the issue."""
+    out = []
+    for d in (1, 2, 4, 10, 100, 1000, 4000):
+        u0, w0 = _gauss(d, 1.0, 1.0, d)
+        out.append((f"ntk d={d}", Model(d**-0.5, 1.0, 1.0), u0, w0))
+        out.append((f"mean-field d={d}", Model(1.0 / d, 1.0, 1.0), u0, w0))
+    d = 100
+    u0, w0 = _gauss(d, 1.0, 1.0, 7)
+    out += [
+        ("small init", Model(d**-0.5, 1.0, 1.0), 1e-3 * u0, 1e-3 * w0),
+        ("large init", Model(d**-0.5, 1.0, 1.0), 30 * u0, 30 * w0),
+        ("large init mean-field d=4", Model(0.25, 1.0, 1.0), *_gauss(4, 10.0, 10.0, 8)),
+        ("lr_w/lr_u = 100", Model(1.0 / d, 0.1, 10.0), u0, w0),
+        ("lr_w/lr_u = 1/100", Model(1.0 / d, 10.0, 0.1), u0, w0),
+        ("sigma_w/sigma_u = 100", Model(1.0 / d, 1.0, 1.0), 0.1 * u0, 10 * w0),
+        ("aligned init", Model(1.0 / d, 1.0, 2.0), u0, 0.5 * u0),
+        ("zero output layer", Model(1.0 / d, 1.0, 1.0), np.zeros(d), w0),
+        ("zero hidden layer", Model(1.0 / d, 1.0, 1.0), u0, np.zeros(d)),
+        ("target opposite to F0", Model(0.5, 1.0, 1.0, xy_cov=-1.0), *_gauss(4, 1.0, 1.0, 11)),
+        ("small init, target opposite", Model(0.1, 1.0, 1.0, xy_cov=-0.5), 0.1 * u0 + 0.01, 0.1 * u0 + 0.02),
+        ("zero target", Model(1.0 / d, 1.0, 1.0, xy_cov=0.0), u0, w0),
+        ("degenerate Kc = 0", Model(0.2, 1.0, 1.0, x_var=1.5, xy_cov=0.9), u0[:10], u0[:10]),
+        ("degenerate, opposite target", Model(0.2, 1.0, 1.0, xy_cov=-0.9), u0[:10], u0[:10]),
+        ("degenerate, zero target", Model(0.2, 1.0, 1.0, xy_cov=0.0), u0[:10], u0[:10]),
+        ("orthogonal init", Model(1.0 / d, 2.0, 0.5), u0, w0 - (w0 @ u0) / (u0 @ u0) * u0),
+    ]
+    return out
+
+
+CONFIGS = _configs()
+
+
+def _times(model, u0, w0):
+    """0, then log-spaced times from well before the first scale to well after convergence."""
+    g = gram(u0, w0)
+    k0 = model.output_scale**2 * (model.lr_u * g.ww + model.lr_w * g.uu)
+    slope_scale = max(abs(model.target), model.output_scale * abs(g.uw), 1e-300)
+    coupling = 2 * model.output_scale * np.sqrt(model.lr_u * model.lr_w)
+    fast = 1.0 / (model.x_var * max(k0, coupling * slope_scale))
+    slow = 1.0 / (model.x_var * min(k0, coupling * slope_scale) if k0 > 0 else coupling * slope_scale)
+    return np.concatenate([[0.0], np.geomspace(1e-3 * fast, 10 * slow * (1 + np.log1p(slow / fast)), 40)])
+
+
+def _compare(exact, sim, scale_F, tol):
+    err = {}
+    err["F"] = np.max(np.abs(exact.F - sim.F)) / scale_F
+    for name in ("ntk", "ntk_plain", "norm_u2", "norm_w2"):
+        a, b = getattr(exact, name), getattr(sim, name)
+        both_zero = (a == 0) & (b == 0)
+        err[name] = np.max(np.where(both_zero, 0.0, np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+    for name in ("cos_uw", "rot_u", "rot_w"):
+        a, b = getattr(exact, name), getattr(sim, name)
+        assert np.array_equal(np.isnan(a), np.isnan(b)), name
+        err[name] = np.nanmax(np.abs(a - b), initial=0.0)
+    return {k: v for k, v in err.items() if not v <= tol}
+
+
+@pytest.mark.parametrize("name, model, u0, w0", CONFIGS, ids=[c[0] for c in CONFIGS])
+def test_closed_form_matches_gradient_flow_of_the_network(name, model, u0, w0):
+    times = _times(model, u0, w0)
+    exact = solve(model, u0, w0, times)
+    sim = simulate(model, u0, w0, times, method="flow")
+    scale_F = max(abs(model.target), abs(exact.F[0]))
+    bad = _compare(exact, sim, scale_F, 1e-9)
+    assert not bad, f"{name}: errors above 1e-9: {bad}"
+    # t = infinity against the simulator's converged limit
+    assert abs(exact.final.F - sim.final.F) <= 1e-9 * scale_F
+    assert exact.final.ntk == pytest.approx(sim.final.ntk, rel=1e-8, abs=1e-12 * exact.ntk[0])
+
+
+def test_every_regime_is_covered():
+    labels = {classify(model, u0, w0).label for _, model, u0, w0 in CONFIGS}
+    assert labels == {"kernel", "alignment", "disalignment", "rescaling"}
+
+
+def test_gradient_descent_converges_at_first_order():
+    d = 50
+    u0, w0 = _gauss(d, 1.0, 1.0, 3)
+    model = Model(1.0 / d, 1.0, 1.0)
+    times = np.array([0.0, 1.0, 3.0, 10.0, 30.0])
+    exact = solve(model, u0, w0, times)
+    errors = [np.max(np.abs(simulate(model, u0, w0, times, method="gd", step=h).F - exact.F)) for h in (0.02, 0.01, 0.005)]
+    ratios = [errors[0] / errors[1], errors[1] / errors[2]]
+    assert all(1.8 < r < 2.2 for r in ratios), (errors, ratios)
+
+
+def test_late_time_decay_rate_is_a_kinf():
+    d = 30
+    u0, w0 = _gauss(d, 1.0, 1.0, 4)
+    model = Model(1.0 / d, 1.0, 1.0, x_var=2.0, xy_cov=1.0)
+    traj = solve(model, u0, w0, [0.0])
+    kinf = traj.final.ntk
+    t = np.array([20.0, 21.0]) / (model.x_var * kinf)
+    resid = np.sqrt(2 * solve(model, u0, w0, t).loss_excess / model.x_var)
+    rate = np.log(resid[0] / resid[1]) / (t[1] - t[0])
+    assert rate == pytest.approx(model.x_var * kinf, rel=1e-7)
+
+
+def test_ntk_growth_iff_alignment_grows():
+    # spec D.6: with D^2 > 0, K rises exactly when |cos(u, w)| rises.
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        d = int(rng.integers(2, 50))
+        u0, w0 = _gauss(d, 10 ** rng.uniform(-1, 1), 10 ** rng.uniform(-1, 1), int(rng.integers(1e6)))
+        model = Model(10 ** rng.uniform(-2, 0), 10 ** rng.uniform(-1, 1), 10 ** rng.uniform(-1, 1), xy_cov=rng.normal())
+        traj = solve(model, u0, w0, np.geomspace(1e-3, 1e3, 60))
+        dk, dcos = np.diff(traj.ntk), np.diff(np.abs(traj.cos_uw))
+        big = np.abs(dk) > 1e-12 * traj.ntk[1:]
+        assert np.array_equal(np.sign(dk[big]), np.sign(dcos[big]))
+
+
+def test_kernel_baseline_is_the_linearized_network():
+    # Integrate the network linearized at init (f_lin = f0 + grad f0 . (theta - theta0)) directly.
+    from scipy.integrate import solve_ivp
+
+    d = 20
+    u0, w0 = _gauss(d, 1.0, 1.0, 6)
+    model = Model(0.3, 0.5, 2.0, x_var=1.3, xy_cov=0.7)
+    k, a, b = model.output_scale, model.x_var, model.xy_cov
+
+    def rhs(_, theta):
+        u, w = theta[:d], theta[d:]
+        f_lin = k * (u0 @ w0 + w0 @ (u - u0) + u0 @ (w - w0))
+        return np.concatenate([-model.lr_u * k * (a * f_lin - b) * w0, -model.lr_w * k * (a * f_lin - b) * u0])
+
+    times = np.array([0.0, 0.1, 1.0, 5.0])
+    sol = solve_ivp(rhs, (0, 5), np.concatenate([u0, w0]), t_eval=times, rtol=1e-12, atol=1e-14, method="DOP853")
+    f_lin = k * (u0 @ w0 + w0 @ (sol.y[:d] - u0[:, None]) + u0 @ (sol.y[d:] - w0[:, None]))
+    np.testing.assert_allclose(kernel_baseline(model, u0, w0, times), f_lin, rtol=1e-9)
+
+
+def test_solve_returns_every_observable():
+    u0, w0 = _gauss(5, 1.0, 1.0, 9)
+    traj = solve(Model(0.2, 1.0, 1.0), u0, w0, [0.0, 1.0])
+    for name in OBSERVABLES:
+        assert getattr(traj, name).shape == (2,)
+        assert isinstance(getattr(traj.final, name), float)
+    g = gram(u0, w0)
+    assert traj.norm_u2[0] == pytest.approx(g.uu, rel=1e-14)
+    assert traj.F[0] == pytest.approx(0.2 * g.uw, rel=1e-14)
+    assert traj.rot_u[0] == 0 and traj.rot_w[0] == 0
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: Model(0.0, 1.0, 1.0), "output_scale"),
+        (lambda: Model(1.0, -1.0, 1.0), "lr_u"),
+        (lambda: Model(1.0, 1.0, np.inf), "lr_w"),
+        (lambda: Model(1.0, 1.0, 1.0, x_var=0.0), "x_var"),
+        (lambda: Model(1.0, 1.0, 1.0, xy_cov=np.nan), "xy_cov"),
+        (lambda: solve(Model(1.0, 1.0, 1.0), [1.0, 2.0], [1.0], [0.0]), "same length"),
+        (lambda: solve(Model(1.0, 1.0, 1.0), [], [], [0.0]), "u0"),
+        (lambda: solve(Model(1.0, 1.0, 1.0), [1.0, np.nan], [1.0, 2.0], [0.0]), "u0"),
+        (lambda: solve(Model(1.0, 1.0, 1.0), [1.0], [np.inf], [0.0]), "w0"),
+        (lambda: solve(Model(1.0, 1.0, 1.0), [[1.0]], [[1.0]], [0.0]), "1-D"),
+        (lambda: solve(Model(1.0, 1.0, 1.0), [0.0], [0.0], [0.0]), "both zero"),
+        (lambda: solve(Model(1.0, 1.0, 1.0), [1.0], [1.0], [0.0, -1.0]), "times"),
+        (lambda: solve(Model(1.0, 1.0, 1.0), [1.0], [1.0], [np.nan]), "times"),
+        (lambda: classify(Model(1.0, 1.0, 1.0), [1.0], [1.0, 2.0]), "same length"),
+        (lambda: kernel_baseline(Model(1.0, 1.0, 1.0), [1.0], [1.0], [np.inf]), "times"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_it(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_model_must_be_a_model():
+    with pytest.raises(TypeError, match="Model"):
+        solve((1.0, 1.0, 1.0), [1.0], [1.0], [0.0])
