@@ -94,7 +94,7 @@ def _diff_of_products(a, b, c, d):
 def _kernel(name: str) -> str:
     inputs, program, outputs, doc = lowering.KERNELS[name]
     args = [str(s) for s in inputs]
-    unpack = name != "cell_constants"
+    unpack = name not in ("cell_constants", "exponents")
     if unpack:
         args.append("c")
     lines = [
@@ -129,6 +129,7 @@ import numba
         f"CONSTANTS = {tuple(str(s) for s in lowering.CONSTANTS)!r}",
         f"OBSERVABLES = {tuple(str(s) for s in lowering.OBSERVED)!r}",
         f"ORDER_PARAMETERS = {tuple(str(s) for s in lowering.ORDER_OUTPUTS)!r}",
+        f"EXPONENTS = {tuple(str(s) for s, _ in lowering.EXPONENTS)!r}",
     ]
     body = "\n\n".join([PRELUDE] + [_kernel(name) for name in lowering.KERNELS])
     return header + "\n".join(names) + "\n\n\n" + body.replace("\n\n@", "\n\n\n@")

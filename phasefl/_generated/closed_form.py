@@ -12,6 +12,7 @@ import numba
 CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'alpha', 'beta', 'ratio_m1', 'psi0', 'q', 'P', 'M', 'tau', 'S', 'h_end', 'h_start', 'log_estar', 'cross')
 OBSERVABLES = ('F', 'K', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
 ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w')
+EXPONENTS = ('x', 'rho', 'gamma', 'gamma0', 'phi0', 'k0', 'ntk_change', 'label')
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -268,3 +269,35 @@ def order_parameters(c):
     else:
         dominant_w = 1.0
     return (gamma, gamma0, zeta, ntk_ratio, ntk_rel_change, imbalance, dominant_w,)
+
+
+
+@numba.njit(cache=True, error_model="numpy")
+def kernel_baseline_at(t, c):
+    """Slope of the network with its NTK frozen at K0, at time t."""
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
+    F_kernel = m + (F0 - m)*math.exp(-K0*t*x_var)
+    return (F_kernel,)
+
+
+
+@numba.njit(cache=True, error_model="numpy")
+def exponents(alpha, b_u, b_w, c_u, c_w):
+    """Width -> infinity exponents of spec E.3: x, rho, gamma, gamma0, phi0, k0, ntk_change, label code."""
+    x = alpha + b_u + b_w - 1.0
+    rho = -2.0*b_u + 2.0*b_w + c_u - c_w
+    gamma = x - (1.0/2.0)*abs(rho)
+    gamma0 = -(1.0/2.0)*abs(rho) + (-1.0/2.0)
+    phi0 = -x + (-1.0/2.0)
+    k0 = -2.0*alpha - min(2.0*b_u + c_w, 2.0*b_w + c_u) + 1.0
+    if (gamma < 0.0):
+        ntk_change = 2.0*max(gamma, gamma0)
+    else:
+        ntk_change = gamma
+    if (gamma < 0.0):
+        label = 0.0
+    elif (rho == 0.0):
+        label = 1.0
+    else:
+        label = 3.0
+    return (x, rho, gamma, gamma0, phi0, k0, ntk_change, label,)

@@ -4,6 +4,7 @@
 - ``model``:    the network, its gradient flow, the conserved quantities, the reduced dynamics;
 - ``solution``: the Riccati solution, the degenerate case, the cancellation-free product form
                 that the kernels evaluate, the weights, the NTK identities;
+- ``asymptotics``: width -> infinity exponents and the exponent-plane phase rule (spec E.3);
 - ``lowering``: the product form as straight-line programs with explicit branches, which
                 ``phasefl.codegen`` prints as the numba module ``phasefl._generated.closed_form``.
 
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 import sympy as sp
 
-from . import lowering, model, solution
+from . import asymptotics, lowering, model, solution
 from .symbols import LATEX, SYMBOLS, TABLE, latex
 
 
 def claims() -> dict[str, sp.Expr]:
     """All identities of the derivation, each an expression that must simplify to 0."""
-    return {**model.claims(), **solution.claims(), **lowering.claims()}
+    return {**model.claims(), **solution.claims(), **lowering.claims(), **asymptotics.claims()}
 
 
 def verify() -> dict[str, bool]:
@@ -28,4 +29,4 @@ def verify() -> dict[str, bool]:
     return {name: sp.simplify(expr) == 0 for name, expr in claims().items()}
 
 
-__all__ = ["LATEX", "SYMBOLS", "TABLE", "claims", "latex", "lowering", "model", "solution", "verify"]
+__all__ = ["asymptotics", "LATEX", "SYMBOLS", "TABLE", "claims", "latex", "lowering", "model", "solution", "verify"]

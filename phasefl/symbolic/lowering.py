@@ -24,7 +24,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, hypot, log1p
 
-from . import solution
+from . import asymptotics, solution
 from .symbols import (
     E,
     F0,
@@ -281,6 +281,13 @@ ORDER: list[tuple[sp.Symbol, sp.Expr]] = [
 ]
 ORDER_OUTPUTS = (gamma, gamma0, zeta, ntk_ratio, ntk_rel_change, imbalance, dominant_w)
 
+F_kernel = _sym("F_kernel")
+#: The kernel baseline (spec D.5): the NTK frozen at K0 gives F = m + (F0 - m) exp(-a K0 t).
+BASELINE: list[tuple[sp.Symbol, sp.Expr]] = [(F_kernel, m + (F0 - m) * sp.exp(-x_var * K0 * t))]
+
+EXPONENT_INPUTS = tuple(sp.Symbol(n, real=True) for n in asymptotics.EXPONENT_NAMES)
+EXPONENTS = asymptotics.PROGRAM
+
 #: name -> (inputs, program, outputs, docstring): what codegen writes.
 KERNELS = {
     "cell_constants": (
@@ -306,6 +313,13 @@ KERNELS = {
         ORDER,
         ORDER_OUTPUTS,
         "Order parameters of spec E.1: gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant (0 u, 1 w).",
+    ),
+    "kernel_baseline_at": ((t,), BASELINE, (F_kernel,), "Slope of the network with its NTK frozen at K0, at time t."),
+    "exponents": (
+        EXPONENT_INPUTS,
+        EXPONENTS,
+        tuple(target for target, _ in EXPONENTS),
+        "Width -> infinity exponents of spec E.3: x, rho, gamma, gamma0, phi0, k0, ntk_change, label code.",
     ),
 }
 
