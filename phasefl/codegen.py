@@ -27,7 +27,7 @@ INDENT = "    "
 
 class _Printer(PythonCodePrinter):
     def _print_DiffOfProducts(self, expr):  # noqa: N802 (SymPy printer hook)
-        return "_diff_of_products(%s)" % ", ".join(self._print(a) for a in expr.args)
+        return f"_diff_of_products({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Integer(self, expr):
         return f"{float(expr)!r}"  # keep every variable float64 in numba

@@ -87,5 +87,7 @@ def classify(model, u0, w0, kernel_threshold=KERNEL_THRESHOLD, zeta_threshold=ZE
     return Classification(
         label=LABELS[int(batch.label)],
         dominant_layer=str(batch.dominant_layer),
-        **{f: float(getattr(batch, f)) for f in ("ntk_ratio", "ntk_rel_change", "gamma", "gamma0", "zeta", "imbalance")},
+        **{
+            f: float(getattr(batch, f)) for f in ("ntk_ratio", "ntk_rel_change", "gamma", "gamma0", "zeta", "imbalance")
+        },
     )

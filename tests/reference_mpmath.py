@@ -66,8 +66,17 @@ class ReferencePrecisionError(ArithmeticError):
 
 def _mpf_inputs(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2):
     vals = {}
-    for name, v in (("kappa", kappa), ("lr_u", lr_u), ("lr_w", lr_w), ("a", a), ("b", b),
-                    ("uu", uu), ("ww", ww), ("uw", uw), ("d2", d2)):
+    for name, v in (
+        ("kappa", kappa),
+        ("lr_u", lr_u),
+        ("lr_w", lr_w),
+        ("a", a),
+        ("b", b),
+        ("uu", uu),
+        ("ww", ww),
+        ("uw", uw),
+        ("d2", d2),
+    ):
         v = float(v)
         if not math.isfinite(v):
             raise ValueError(f"{name} must be finite, got {v!r}")
@@ -170,8 +179,7 @@ def _evaluate(p, times, dps):
         res = [F - m for F in Fs]
         out = dict(c)
         del out["a"]
-        out.update(F=Fs, ntk=Ks, residual=res, Kinf=Kinf, Finf=Finf, lam=lam, case=case,
-                   degenerate=not Kc > 0)
+        out.update(F=Fs, ntk=Ks, residual=res, Kinf=Kinf, Finf=Finf, lam=lam, case=case, degenerate=not Kc > 0)
         return out
 
 
@@ -222,6 +230,7 @@ def reference(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2, times, dps=None, floor_di
                     raise ReferencePrecisionError(
                         f"{key}(t={times[i]!r}) differs between {dps} and {dps + CHECK_EXTRA_DPS} digits: "
                         f"{mpmath.nstr(x, 25)} vs {mpmath.nstr(y, 25)}; inputs kappa={kappa!r}, lr_u={lr_u!r}, "
-                        f"lr_w={lr_w!r}, a={a!r}, b={b!r}, uu={uu!r}, ww={ww!r}, uw={uw!r}, d2={d2!r}")
+                        f"lr_w={lr_w!r}, a={a!r}, b={b!r}, uu={uu!r}, ww={ww!r}, uw={uw!r}, d2={d2!r}"
+                    )
     hi["dps"] = dps
     return hi

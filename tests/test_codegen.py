@@ -38,9 +38,7 @@ def _riccati_numpy(cell):
     kinf = np.sqrt(kc**2 + gg**2 * mm**2)
     y0 = np.exp(np.arcsinh(gg * f0 / kc))
     y0_sym = sp.Symbol("y0", positive=True)
-    f = sp.lambdify(
-        (t, y0_sym, Kc, g, m, x_var, Kinf), solution.F_riccati.subs(solution.y0, y0_sym), "numpy"
-    )
+    f = sp.lambdify((t, y0_sym, Kc, g, m, x_var, Kinf), solution.F_riccati.subs(solution.y0, y0_sym), "numpy")
     return f(TIMES, y0, kc, gg, mm, a, kinf)
 
 
@@ -50,8 +48,15 @@ def _reduced_ode(cell):
     s = np.sqrt(lr_u * lr_w)
     kc = kappa**2 * np.sqrt((lr_w * uu - lr_u * ww) ** 2 + 4 * s**2 * d2)
     gg, mm = 2 * kappa * s, b / a
-    sol = solve_ivp(lambda _, f: -a * (f - mm) * np.sqrt(kc**2 + gg**2 * f**2), (0, TIMES[-1]), [kappa * uw],
-                    t_eval=TIMES, rtol=1e-12, atol=1e-14, method="DOP853")
+    sol = solve_ivp(
+        lambda _, f: -a * (f - mm) * np.sqrt(kc**2 + gg**2 * f**2),
+        (0, TIMES[-1]),
+        [kappa * uw],
+        t_eval=TIMES,
+        rtol=1e-12,
+        atol=1e-14,
+        method="DOP853",
+    )
     return sol.y[0]
 
 

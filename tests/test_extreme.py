@@ -53,10 +53,12 @@ class Config(NamedTuple):
         return (self.kappa, self.lr_u, self.lr_w, self.a, self.b, self.uu, self.ww, self.uw, self.d2)
 
     def describe(self) -> str:
-        return (f"{self.label}: output_scale={self.kappa!r}, lr_u={self.lr_u!r}, lr_w={self.lr_w!r}, "
-                f"x_var={self.a!r}, xy_cov={self.b!r} (m={self.b / self.a!r}), uu={self.uu!r}, ww={self.ww!r}, "
-                f"uw={self.uw!r}, d2={self.d2!r}, width={self.width!r}, init_scale_u={self.init_scale_u!r}, "
-                f"init_scale_w={self.init_scale_w!r}")
+        return (
+            f"{self.label}: output_scale={self.kappa!r}, lr_u={self.lr_u!r}, lr_w={self.lr_w!r}, "
+            f"x_var={self.a!r}, xy_cov={self.b!r} (m={self.b / self.a!r}), uu={self.uu!r}, ww={self.ww!r}, "
+            f"uw={self.uw!r}, d2={self.d2!r}, width={self.width!r}, init_scale_u={self.init_scale_u!r}, "
+            f"init_scale_w={self.init_scale_w!r}"
+        )
 
 
 def _api():
@@ -85,17 +87,32 @@ def random_configs() -> tuple[Config, ...]:
     gram = sample_gram(width, s_u, s_w, seed=SEED)
     out = []
     for i in range(n):
-        out.append(Config(f"random[{i}]", float(kappa[i]), float(lr_u[i]), float(lr_w[i]), float(a[i]),
-                          float(a[i] * m[i]), float(gram.uu[i]), float(gram.ww[i]), float(gram.uw[i]),
-                          float(gram.d2[i]), float(width[i]), float(s_u[i]), float(s_w[i])))
+        out.append(
+            Config(
+                f"random[{i}]",
+                float(kappa[i]),
+                float(lr_u[i]),
+                float(lr_w[i]),
+                float(a[i]),
+                float(a[i] * m[i]),
+                float(gram.uu[i]),
+                float(gram.ww[i]),
+                float(gram.uw[i]),
+                float(gram.d2[i]),
+                float(width[i]),
+                float(s_u[i]),
+                float(s_w[i]),
+            )
+        )
     return tuple(out)
 
 
 def _sampled(label, kappa, lr_u, lr_w, a, m, width, s_u, s_w, seed):
     _, sample_gram = _api()
     g = sample_gram(width, s_u, s_w, seed=seed)
-    return Config(label, kappa, lr_u, lr_w, a, a * m, float(g.uu), float(g.ww), float(g.uw), float(g.d2),
-                  float(width), s_u, s_w)
+    return Config(
+        label, kappa, lr_u, lr_w, a, a * m, float(g.uu), float(g.ww), float(g.uw), float(g.d2), float(width), s_u, s_w
+    )
 
 
 @functools.cache
@@ -108,8 +125,20 @@ def edge_configs() -> tuple[Config, ...]:
     for sign_uw in (1.0, -1.0):
         for m in (2.0, -2.0, 0.0):
             for x, kappa, lr in ((1e-4, 1.0, 1.0), (1e4, 1.0, 1.0), (1e-16, 1e-8, 1e8), (1e16, 1e8, 1e-8)):
-                c.append(Config(f"aligned balanced Kc=0 (uw {'+' if sign_uw > 0 else '-'}, m={m}, x={x})",
-                                kappa, lr, lr, 1.0, m, x, x, sign_uw * x, 0.0))
+                c.append(
+                    Config(
+                        f"aligned balanced Kc=0 (uw {'+' if sign_uw > 0 else '-'}, m={m}, x={x})",
+                        kappa,
+                        lr,
+                        lr,
+                        1.0,
+                        m,
+                        x,
+                        x,
+                        sign_uw * x,
+                        0.0,
+                    )
+                )
     # C = 0 with unequal rates (lr_u uu ... eta_w uu = eta_u ww), still parallel: Kc = 0
     c.append(Config("aligned, unequal rates, C=0", 0.25, 4.0, 1.0, 2.0, 6.0, 4.0, 1.0, 2.0, 0.0))
     c.append(Config("aligned, unequal rates, C=0, opposite", 0.25, 4.0, 1.0, 2.0, -6.0, 4.0, 1.0, 2.0, 0.0))
@@ -129,8 +158,9 @@ def edge_configs() -> tuple[Config, ...]:
     # deep kernel regime: g|F|/Kc < 1e-20 (strong imbalance, huge output scale)
     for m in (1e3, -1e-3):
         c.append(_sampled(f"deep kernel g|F|/Kc < 1e-20, m={m}", 1e8, 1e-8, 1e8, 1.0, m, 1e12, 1e8, 1e-8, seed=13))
-    c.append(_sampled("deep kernel, balanced NTK param, width 1e12", 1e-6, 1.0, 1.0, 1.0, 1e-3, 1e12, 1e4, 1e4,
-                      seed=14))
+    c.append(
+        _sampled("deep kernel, balanced NTK param, width 1e12", 1e-6, 1.0, 1.0, 1.0, 1e-3, 1e12, 1e4, 1e4, seed=14)
+    )
     # small init, Kc << g|m|: long plateau, then a sharp sigmoid
     c.append(_sampled("small init, Kc << g|m|", 1e-8, 1e8, 1e8, 1.0, 1e3, 1.0, 1e-8, 1e-8, seed=15))
     c.append(_sampled("small init, opposite signs", 1.0, 1.0, 1.0, 1.0, -1.0, 10.0, 1e-8, 1e-8, seed=16))
@@ -149,20 +179,27 @@ def _transition_times(cfg: Config) -> list[float]:
         F0, m = kappa * uw, b / a
         Kinf = mpmath.sqrt(Kc**2 + g**2 * m**2)
         if Kc > 0:
+
             def t_of(F):
                 def G(F):
                     K = mpmath.sqrt(Kc**2 + g**2 * F**2)
                     return mpmath.log(abs((Kc**2 + g**2 * m * F + Kinf * K) / (F - m))) / (a * Kinf)
+
                 return G(F) - G(F0)
+
             target = m
         elif m == 0:
+
             def t_of(F):
                 return (F0 / F - 1) / (a * g * abs(F0))
+
             target = mpmath.mpf(0)
         else:
+
             def t_of(F):
                 E = (m * F0 / F - F0) / (m - F0)
                 return -mpmath.log(E) / (a * g * mpmath.sign(F0) * m)
+
             target = m if m * F0 > 0 else mpmath.mpf(0)
         if (F0 == 0 and Kc == 0) or F0 == target:
             return []
@@ -222,9 +259,17 @@ def reference_for(cfg: Config) -> Ref:
         if M == 0:
             M = r["Kc"] / r["g"]
         loss = [float(mpmath.mpf(cfg.a) / 2 * x**2) for x in r["residual"]]
-    return Ref(times, np.array([float(x) for x in r["F"]]), np.array([float(x) for x in r["ntk"]]),
-               np.array([float(x) for x in r["residual"]]), np.array(loss), float(M), float(r["Finf"]),
-               float(r["Kinf"]), r["dps"])
+    return Ref(
+        times,
+        np.array([float(x) for x in r["F"]]),
+        np.array([float(x) for x in r["ntk"]]),
+        np.array([float(x) for x in r["residual"]]),
+        np.array(loss),
+        float(M),
+        float(r["Finf"]),
+        float(r["Kinf"]),
+        r["dps"],
+    )
 
 
 def _check(configs) -> None:
@@ -252,18 +297,24 @@ def _check(configs) -> None:
             # dF = 1e-9 M of the truth (the F requirement) has loss (a/2)(r + dF)^2, r = F_ref - m,
             # so |dL| <= a |r| dF + (a/2) dF^2. The float64 product (a/2) r^2 adds a few ulps
             # (4 eps L_ref) and can underflow (TINY).
-            "loss_excess": np.abs(L - ref.loss) / (cfg.a * np.abs(ref.residual) * RTOL * ref.M
-                                                   + cfg.a / 2 * (RTOL * ref.M) ** 2
-                                                   + 4 * np.finfo(float).eps * ref.loss + TINY),
+            "loss_excess": np.abs(L - ref.loss)
+            / (
+                cfg.a * np.abs(ref.residual) * RTOL * ref.M
+                + cfg.a / 2 * (RTOL * ref.M) ** 2
+                + 4 * np.finfo(float).eps * ref.loss
+                + TINY
+            ),
         }
         got = {"F": F, "ntk": K, "loss_excess": L}
         want = {"F": ref.F, "ntk": ref.ntk, "loss_excess": ref.loss}
         for name, ratio in err.items():
             ratio = np.where(np.isfinite(ratio), ratio, np.inf)
             i = int(np.argmax(ratio))
-            where = (f"t={ref.times[i]!r}: solver {name}={got[name][i]!r}, reference {want[name][i]!r} "
-                     f"(reference residual {ref.residual[i]!r}, M={ref.M!r}, reference dps {ref.dps}); "
-                     f"{cfg.describe()}")
+            where = (
+                f"t={ref.times[i]!r}: solver {name}={got[name][i]!r}, reference {want[name][i]!r} "
+                f"(reference residual {ref.residual[i]!r}, M={ref.M!r}, reference dps {ref.dps}); "
+                f"{cfg.describe()}"
+            )
             if worst[name][1] is None or ratio[i] > worst[name][0]:
                 worst[name] = (float(ratio[i]), where)
             if ratio[i] > 1.0:
@@ -272,10 +323,12 @@ def _check(configs) -> None:
 
 
 def _report(failures, worst) -> None:
-    summary = "\n".join(f"  worst {name}: {w[0]:.3g} x tolerance (tolerance: {RTOL:g} relative) at {w[1]}"
-                        for name, w in worst.items() if w[1] is not None)
-    assert not failures, (f"{len(failures)} failure(s); first 10:\n  " + "\n  ".join(failures[:10])
-                          + f"\n{summary}")
+    summary = "\n".join(
+        f"  worst {name}: {w[0]:.3g} x tolerance (tolerance: {RTOL:g} relative) at {w[1]}"
+        for name, w in worst.items()
+        if w[1] is not None
+    )
+    assert not failures, f"{len(failures)} failure(s); first 10:\n  " + "\n  ".join(failures[:10]) + f"\n{summary}"
 
 
 def test_random_extreme_configurations_match_mpmath_reference():
@@ -297,10 +350,15 @@ def test_final_state_matches_limits():
         F, K, L = (float(np.asarray(getattr(final, k))) for k in ("F", "ntk", "loss_excess"))
         m = cfg.b / cfg.a
         L_ref = cfg.a / 2 * (ref.F_inf - m) ** 2
-        if not (abs(F - ref.F_inf) <= RTOL * ref.M and abs(K - ref.K_inf) <= RTOL * ref.K_inf + TINY
-                and abs(L - L_ref) <= RTOL * cfg.a * ref.M * abs(ref.F_inf - m) + cfg.a / 2 * (RTOL * ref.M) ** 2):
-            bad.append(f"final F={F!r}, ntk={K!r}, loss_excess={L!r}; expected F={ref.F_inf!r}, "
-                       f"ntk={ref.K_inf!r}, loss_excess={L_ref!r}; {cfg.describe()}")
+        if not (
+            abs(F - ref.F_inf) <= RTOL * ref.M
+            and abs(K - ref.K_inf) <= RTOL * ref.K_inf + TINY
+            and abs(L - L_ref) <= RTOL * cfg.a * ref.M * abs(ref.F_inf - m) + cfg.a / 2 * (RTOL * ref.M) ** 2
+        ):
+            bad.append(
+                f"final F={F!r}, ntk={K!r}, loss_excess={L!r}; expected F={ref.F_inf!r}, "
+                f"ntk={ref.K_inf!r}, loss_excess={L_ref!r}; {cfg.describe()}"
+            )
     assert not bad, f"{len(bad)} failure(s); first 10:\n  " + "\n  ".join(bad[:10])
 
 
@@ -316,16 +374,17 @@ def test_batched_call_is_finite_at_any_time_and_matches_scalar_calls():
         arr = np.asarray(getattr(traj, name))
         assert arr.shape == (len(cfgs), len(times)), (name, arr.shape)
         bad = np.argwhere(~np.isfinite(arr))
-        assert bad.size == 0, (f"{name} not finite for {len(bad)} (cell, time) pairs, e.g. t={times[bad[0][1]]!r}: "
-                               f"{cfgs[bad[0][0]].describe()}")
+        assert bad.size == 0, (
+            f"{name} not finite for {len(bad)} (cell, time) pairs, e.g. t={times[bad[0][1]]!r}: "
+            f"{cfgs[bad[0][0]].describe()}"
+        )
     for name in ("F", "ntk"):
         assert np.asarray(getattr(traj.final, name)).shape == (len(cfgs),)
     for i in range(0, len(cfgs), 7):
         one = solve_batch(*cfgs[i].args(), times)
         M = reference_for(cfgs[i]).M
         np.testing.assert_allclose(np.asarray(traj.F)[i], one.F, rtol=0, atol=1e-12 * M, err_msg=cfgs[i].describe())
-        np.testing.assert_allclose(np.asarray(traj.ntk)[i], one.ntk, rtol=1e-12, atol=TINY,
-                                   err_msg=cfgs[i].describe())
+        np.testing.assert_allclose(np.asarray(traj.ntk)[i], one.ntk, rtol=1e-12, atol=TINY, err_msg=cfgs[i].describe())
 
 
 def test_time_grids_cover_plateau_transition_and_convergence():

@@ -72,7 +72,12 @@ def test_sampler_is_width_independent_in_cost_and_finite_at_huge_width():
 
 @pytest.mark.parametrize(
     "args, match",
-    [((0.5, 1.0, 1.0), "width"), ((np.nan, 1.0, 1.0), "width"), ((4, -1.0, 1.0), "init_scale_u"), ((4, 1.0, 0.0), "init_scale_w")],
+    [
+        ((0.5, 1.0, 1.0), "width"),
+        ((np.nan, 1.0, 1.0), "width"),
+        ((4, -1.0, 1.0), "init_scale_u"),
+        ((4, 1.0, 0.0), "init_scale_w"),
+    ],
 )
 def test_sampler_rejects_bad_input(args, match):
     with pytest.raises(ValueError, match=match):

@@ -65,8 +65,15 @@ def test_matches_reduced_ode(name):
     scale = max(1.0 / (a * Kinf), (math.log(max(g * abs(m) / Kc, 1.0)) + 1.0) / (a * max(g * abs(m), Kc)))
     times = _times(scale)
     ref = reference(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2, times)
-    sol = solve_ivp(lambda t, F: -a * (F - m) * np.sqrt(Kc**2 + g**2 * F**2), (0.0, times[-1]), [F0],
-                    method="DOP853", t_eval=times, rtol=1e-13, atol=1e-16 * max(abs(m), abs(F0)))
+    sol = solve_ivp(
+        lambda t, F: -a * (F - m) * np.sqrt(Kc**2 + g**2 * F**2),
+        (0.0, times[-1]),
+        [F0],
+        method="DOP853",
+        t_eval=times,
+        rtol=1e-13,
+        atol=1e-16 * max(abs(m), abs(F0)),
+    )
     assert sol.success
     M = max(abs(m), abs(F0))
     F_ode = sol.y[0]
@@ -78,12 +85,15 @@ def test_matches_reduced_ode(name):
     assert abs(float(ref["residual"][-1])) < 1e-12 * M
 
 
-@pytest.mark.parametrize("name, width, seed", [
-    ("small-init alignment", 4, 1),
-    ("opposite signs (NTK dips to Kc)", 3, 2),
-    ("imbalanced rates (rescaling)", 5, 3),
-    ("large init (disalignment)", 2, 4),
-])
+@pytest.mark.parametrize(
+    "name, width, seed",
+    [
+        ("small-init alignment", 4, 1),
+        ("opposite signs (NTK dips to Kc)", 3, 2),
+        ("imbalanced rates (rescaling)", 5, 3),
+        ("large init (disalignment)", 2, 4),
+    ],
+)
 def test_matches_network_gradient_flow(name, width, seed):
     """Reference fed with the Gram numbers of actual weights vs. the d-dimensional gradient flow."""
     kappa, lr_u, lr_w, a, b, uu, ww, _ = MODERATE[name]
@@ -100,11 +110,13 @@ def test_matches_network_gradient_flow(name, width, seed):
         return np.concatenate([-lr_u * kappa * err * w, -lr_w * kappa * err * u])
 
     g, Kc, F0, m = _spec_constants(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2)
-    scale = max(1.0 / (a * math.hypot(Kc, g * m)),
-                (math.log(max(g * abs(m) / Kc, 1.0)) + 1.0) / (a * max(g * abs(m), Kc)))
+    scale = max(
+        1.0 / (a * math.hypot(Kc, g * m)), (math.log(max(g * abs(m) / Kc, 1.0)) + 1.0) / (a * max(g * abs(m), Kc))
+    )
     times = _times(scale, n=15)
-    sol = solve_ivp(rhs, (0.0, times[-1]), np.concatenate([u0, w0]), method="DOP853", t_eval=times,
-                    rtol=1e-13, atol=1e-15)
+    sol = solve_ivp(
+        rhs, (0.0, times[-1]), np.concatenate([u0, w0]), method="DOP853", t_eval=times, rtol=1e-13, atol=1e-15
+    )
     assert sol.success
     u, w = sol.y[:width], sol.y[width:]
     F_net = kappa * np.einsum("it,it->t", u, w)

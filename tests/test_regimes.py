@@ -50,7 +50,9 @@ def test_thresholds_are_settings():
     assert base.label == "kernel" and 0 < abs(base.ntk_rel_change) < 0.05
     tight = classify(model, u0, w0, kernel_threshold=abs(base.ntk_rel_change) / 2)
     assert tight.label in {"alignment", "disalignment"}
-    assert classify(model, u0, w0, kernel_threshold=abs(base.ntk_rel_change) / 2, zeta_threshold=0.0).label == "rescaling"
+    assert (
+        classify(model, u0, w0, kernel_threshold=abs(base.ntk_rel_change) / 2, zeta_threshold=0.0).label == "rescaling"
+    )
     with pytest.raises(ValueError, match="kernel_threshold"):
         classify(model, u0, w0, kernel_threshold=-1)
     with pytest.raises(ValueError, match="zeta_threshold"):

@@ -94,7 +94,9 @@ def test_gradient_descent_converges_at_first_order():
     model = Model(1.0 / d, 1.0, 1.0)
     times = np.array([0.0, 1.0, 3.0, 10.0, 30.0])
     exact = solve(model, u0, w0, times)
-    errors = [np.max(np.abs(simulate(model, u0, w0, times, method="gd", step=h).F - exact.F)) for h in (0.02, 0.01, 0.005)]
+    errors = [
+        np.max(np.abs(simulate(model, u0, w0, times, method="gd", step=h).F - exact.F)) for h in (0.02, 0.01, 0.005)
+    ]
     ratios = [errors[0] / errors[1], errors[1] / errors[2]]
     assert all(1.8 < r < 2.2 for r in ratios), (errors, ratios)
 

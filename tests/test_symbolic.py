@@ -15,8 +15,19 @@ def test_claim_simplifies_to_zero(name):
 
 def test_claims_cover_the_spec():
     names = " ".join(CLAIMS)
-    for needed in ("layer balance", "bivector", "area term", "K^2 = Kc^2 + g^2 F^2", "Riccati", "implicit",
-                   "logistic", "product form solves", "u(t) solves", "w(t) solves", "K_inf/K0 = sqrt"):
+    for needed in (
+        "layer balance",
+        "bivector",
+        "area term",
+        "K^2 = Kc^2 + g^2 F^2",
+        "Riccati",
+        "implicit",
+        "logistic",
+        "product form solves",
+        "u(t) solves",
+        "w(t) solves",
+        "K_inf/K0 = sqrt",
+    ):
         assert needed in names, needed
 
 

@@ -33,7 +33,8 @@ gamma0 = -(1 + sp.Abs(rho)) / 2  # log_d Gamma0
 phi0 = -sp.Rational(1, 2) - x  # log_d |F0|
 k0 = 1 - 2 * alpha - sp.Min(c_w + 2 * b_u, c_u + 2 * b_w)  # log_d K0
 
-#: log_d |K_inf/K0 - 1|: (Gamma^2 - Gamma0^2)/2 in the kernel phase, ~Gamma in the feature-learning phase (Theta(1) at gamma = 0).
+#: log_d |K_inf/K0 - 1|: (Gamma^2 - Gamma0^2)/2 in the kernel phase, ~Gamma in the
+#: feature-learning phase (Theta(1) at gamma = 0).
 ntk_change = sp.Piecewise((2 * sp.Max(gamma, gamma0), gamma < 0), (gamma, True))
 
 LABEL_CODES = {"kernel": 0, "alignment": 1, "disalignment": 2, "rescaling": 3}  # as phasefl.regimes.LABELS
@@ -54,6 +55,14 @@ PROGRAM = [
 ]
 
 
+PROGRAM_BY_NAME = {str(target): expr for target, expr in PROGRAM}
+
+
+def _on_program(expr):
+    """Substitute the program's intermediates (gamma0, gamma, then x and rho)."""
+    return expr.subs(_gamma0, gamma0).subs(_gamma, _x - sp.Abs(_rho) / 2).subs({_x: x, _rho: rho})
+
+
 def _max_to_abs(expr):
     """max(A, B) = (A + B + |A - B|)/2 and min(A, B) = (A + B - |A - B|)/2, so that sums of |.| simplify."""
     return expr.replace(sp.Max, lambda a, b: (a + b + sp.Abs(a - b)) / 2).replace(
@@ -69,10 +78,8 @@ def claims() -> dict[str, sp.Expr]:
         "log_d Gamma0 = -(1 + |rho|)/2": _max_to_abs(log_Gamma0) - gamma0,
         "log_d |F0| = -1/2 - x": log_F0 - phi0,
         "log_d K0 = k0": _max_to_abs(log_K0) - _max_to_abs(k0),
-        "the program evaluates gamma, the NTK-change exponent and the label": sp.Matrix(
-            [gamma, ntk_change, label]
-        ).subs({_x: x, _rho: rho})
-        - sp.Matrix([e for _, e in PROGRAM[2:3] + PROGRAM[6:]]).subs(_gamma0, gamma0).subs(_gamma, gamma).subs(
-            {_x: x, _rho: rho}
-        ),
+        **{
+            f"the kernel program evaluates {name}": expected - _on_program(PROGRAM_BY_NAME[name])
+            for name, expected in (("gamma", gamma), ("ntk_change", ntk_change), ("label", label))
+        },
     }

@@ -26,15 +26,15 @@ from sympy.codegen.cfunctions import expm1, hypot, log1p
 
 from . import asymptotics, solution
 from .symbols import (
-    E,
     F0,
     K0,
+    C,
+    E,
+    Kc,
+    Kinf,
     M,
     P,
     S,
-    C,
-    Kc,
-    Kinf,
     alpha,
     beta,
     d2,
@@ -52,7 +52,6 @@ from .symbols import (
     psi0,
     s,
     t,
-    tau,
     uu,
     uw,
     ww,
@@ -143,7 +142,10 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     # Opposite signs: the two asinh terms add.
     (
         ratio_m1,
-        g * (sp.Abs(F0) - sp.Abs(m)) * (1 + g * (sp.Abs(F0) + sp.Abs(m)) / (K0 + Kinf_fwd)) / (g * sp.Abs(m) + Kinf_fwd),
+        g
+        * (sp.Abs(F0) - sp.Abs(m))
+        * (1 + g * (sp.Abs(F0) + sp.Abs(m)) / (K0 + Kinf_fwd))
+        / (g * sp.Abs(m) + Kinf_fwd),
     ),
     (
         psi0,
@@ -266,7 +268,10 @@ _final_degenerate = {
     loss_excess: x_var * m**2 / 2,
 }
 FINAL: list[tuple[sp.Symbol, sp.Expr]] = [
-    (target, sp.Piecewise((_final_degenerate[target], DEGENERATE), (expr, True)) if target in _final_degenerate else expr)
+    (
+        target,
+        sp.Piecewise((_final_degenerate[target], DEGENERATE), (expr, True)) if target in _final_degenerate else expr,
+    )
     for target, expr in _observe(m, sp.Integer(0), Kinf, P / M, 2 * solution.tau / M)
 ]
 
@@ -338,8 +343,7 @@ def claims() -> dict[str, sp.Expr]:
         "alpha beta = (Kc/(2 K_inf))^2": ((Kinf_ + g * m) / (2 * Kinf_)) * ((Kinf_ - g * m) / (2 * Kinf_))
         - (Kc / (2 * Kinf_)) ** 2,
         "tau = (P - M)/2 for psi0 >= 0": -expm1(-psi0).rewrite(sp.exp) / 2 - (1 - sp.exp(-psi0)) / 2,
-        "crossing form (F0/h1 - m/h0) h (E - E*) equals the same-sign form": (F0 / h_start - m / h_end)
-        * (E - e_star)
+        "crossing form (F0/h1 - m/h0) h (E - E*) equals the same-sign form": (F0 / h_start - m / h_end) * (E - e_star)
         - (m * (1 - E) / h_end + F0 * E / h_start),
         "E* = exp(log_estar) when m F0 < 0 (here m > 0 > F0)": e_star.subs({F0: -f_abs, m: m_abs})
         - 1 / (1 + f_abs * h_end / (m_abs * h_start)),

@@ -29,24 +29,22 @@ import sympy as sp
 from .symbols import (
     F0,
     K0,
+    E,
+    F,
+    Kc,
+    Kinf,
     M,
     P,
     S,
-    E,
-    F,
-    K,
-    Kc,
-    Kinf,
     T,
     alpha,
     beta,
     g,
-    kappa,
+    h_end,
+    h_start,
     lr_u,
     lr_w,
     m,
-    h_end,
-    h_start,
     n_minus,
     n_plus,
     omE,
@@ -129,12 +127,12 @@ def claims() -> dict[str, sp.Expr]:
     yv = sp.Symbol("y", positive=True)
     Fy, Ky = Kc * (yv - 1 / yv) / (2 * g), Kc * (yv + 1 / yv) / 2
     dy = x_var * Kc / 2 * (1 - yv**2) + x_var * g * m * yv
-    out["Riccati F solves dF/dt = -a (F - m) K"] = (Kc * (1 + 1 / yv**2) / (2 * g) * dy + x_var * (Fy - m) * Ky).subs(on)
-    out["Riccati K^2 = Kc^2 + g^2 F^2"] = (K_riccati**2 - Kc**2 - g**2 * F_riccati**2)
+    out["Riccati F solves dF/dt = -a (F - m) K"] = (Kc * (1 + 1 / yv**2) / (2 * g) * dy + x_var * (Fy - m) * Ky).subs(
+        on
+    )
+    out["Riccati K^2 = Kc^2 + g^2 F^2"] = K_riccati**2 - Kc**2 - g**2 * F_riccati**2
     # Implicit form: dt/dF = 1 / (-a (F - m) K(F)).
-    out["implicit t(F): dG/dF = -1/(a (F - m) K(F))"] = (
-        sp.diff(G_implicit, F) + 1 / (x_var * (F - m) * K_of)
-    ).subs(on)
+    out["implicit t(F): dG/dF = -1/(a (F - m) K(F))"] = (sp.diff(G_implicit, F) + 1 / (x_var * (F - m) * K_of)).subs(on)
     # Degenerate case: K = g|F| (F > 0 here).
     out["logistic solves dF/dt = -a (F - m) g F"] = sp.diff(F_logistic, t) + x_var * (F_logistic - m) * g * F_logistic
     out["zero-target logistic solves dF/dt = -a F g F"] = (
@@ -145,9 +143,7 @@ def claims() -> dict[str, sp.Expr]:
     out["product form: K^2 = Kc^2 + g^2 F^2 (Kc^2 = 4 K_inf^2 alpha beta)"] = _on_shell(
         ntk**2 - 4 * Kinf**2 * alpha * beta - g**2 * F_prod**2
     )
-    out["product form solves dF/dt = -a (F - m) K"] = _time_derivative_via_E(F_prod) + _on_shell(
-        x_var * residual * ntk
-    )
+    out["product form solves dF/dt = -a (F - m) K"] = _time_derivative_via_E(F_prod) + _on_shell(x_var * residual * ntk)
     out["product form: F(0) = F0 with g F0 = K_inf sinh psi0 + g m cosh psi0, e^psi0 = P/M"] = _on_shell(
         g * F_prod.subs(PRODUCT_FORM).subs({E: 1, omE: 0}) - (Kinf * (P / M - M / P) / 2 + g * m * (P / M + M / P) / 2)
     )
@@ -189,5 +185,3 @@ def claims() -> dict[str, sp.Expr]:
 def relative_ntk_change() -> sp.Expr:
     """K_inf/K0 - 1 without cancellation (spec K)."""
     return g**2 * (m - F0) * (m + F0) / (K0 * (Kinf + K0))
-
-

@@ -52,8 +52,24 @@ TABLE: dict[str, tuple[str, str]] = {
 }
 
 _POSITIVE = {
-    "kappa", "lr_u", "lr_w", "x_var", "s", "g", "Kinf", "lam", "t", "E", "P", "M", "alpha", "beta",
-    "n_plus", "n_minus", "h_start", "h_end",
+    "kappa",
+    "lr_u",
+    "lr_w",
+    "x_var",
+    "s",
+    "g",
+    "Kinf",
+    "lam",
+    "t",
+    "E",
+    "P",
+    "M",
+    "alpha",
+    "beta",
+    "n_plus",
+    "n_minus",
+    "h_start",
+    "h_end",
 }
 _NONNEG = {"uu", "ww", "d2", "Kc", "K0", "K", "omE", "S"}
 
@@ -72,9 +88,7 @@ LATEX: dict[sp.Symbol, str] = {SYMBOLS[name]: tex for name, (tex, _) in TABLE.it
 (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, t) = (
     SYMBOLS[n] for n in ("kappa", "lr_u", "lr_w", "x_var", "xy_cov", "uu", "ww", "uw", "d2", "t")
 )
-(m, s, g, C, Kc, F0, K0, Kinf, lam) = (
-    SYMBOLS[n] for n in ("m", "s", "g", "C", "Kc", "F0", "K0", "Kinf", "lam")
-)
+(m, s, g, C, Kc, F0, K0, Kinf, lam) = (SYMBOLS[n] for n in ("m", "s", "g", "C", "Kc", "F0", "K0", "Kinf", "lam"))
 (F, K, E, omE, alpha, beta, psi0, P, M, tau, S, T) = (
     SYMBOLS[n] for n in ("F", "K", "E", "omE", "alpha", "beta", "psi0", "P", "M", "tau", "S", "T")
 )
