@@ -14,14 +14,7 @@ import time
 import numpy as np
 
 from . import LABELS, classify_batch, sample_gram
-
-# (alpha, b_u, b_w, c_u, c_w): kappa ~ d^-alpha, sigma_u ~ d^-b_u, sigma_w ~ d^-b_w, eta_u ~ d^-c_u, eta_w ~ d^-c_w
-PARAMETRIZATIONS = {
-    "ntk": (0.5, 0.0, 0.0, 0.0, 0.0),
-    "mean-field": (1.0, 0.0, 0.0, 0.0, 0.0),
-    "mup": (0.0, 1.0, 0.0, 1.0, -1.0),
-    "standard": (0.0, 0.5, 0.0, 0.0, 0.0),
-}
+from .asymptotics import PARAMETRIZATIONS
 
 
 def main(argv=None) -> int:

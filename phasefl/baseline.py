@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .gram import gram
 from .params import check_times
 from .solve import cell_inputs, model_cell
@@ -17,11 +18,18 @@ def kernel_baseline_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d
     """F_kernel for a batch of cells: array of shape S + (T,) (arguments as in ``solve_batch``)."""
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
-    kappa, lr_u, lr_w, a, b, uu, ww, uw, _ = inputs
-    k0 = kappa**2 * (lr_u * ww + lr_w * uu)
-    m, f0 = b / a, kappa * uw
-    f = m[:, None] + (f0 - m)[:, None] * np.exp(-(a * k0)[:, None] * times[None, :])
-    return f.reshape(shape + (times.size,))
+    return kernels.baselines(inputs, times).reshape(shape + (times.size,))
+
+
+def baseline_distance_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, n_times=128) -> np.ndarray:
+    """Kernel-baseline distance max_t |F(t) - F_kernel(t)| / |m - F0| for a batch of cells.
+
+    0 means the exact dynamics are the kernel dynamics; Theta(1) means feature learning changed
+    the function's path. Sampled on ``n_times`` log-spaced times covering both time scales
+    (see ``phasefl.kernels.baseline_distance``); 0 when F0 = m (nothing to learn).
+    """
+    inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
+    return kernels.baseline_distance(inputs, n_times).reshape(shape)
 
 
 def kernel_baseline(model, u0, w0, times) -> np.ndarray:

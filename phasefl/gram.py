@@ -94,11 +94,21 @@ def sample_gram(width, init_scale_u, init_scale_w, size=None, seed=None) -> Gram
             check_positive(name, arr[bad].ravel()[0])  # raises, naming the first bad value
     if size is None:
         size = np.broadcast_shapes(width.shape, s_u.shape, s_w.shape)
-    rng = np.random.default_rng(seed)
+    return scale_bartlett(*bartlett(width, size, np.random.default_rng(seed)), s_u, s_w)
+
+
+def bartlett(width, size, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standard Bartlett variates (c1^2 ~ chi^2_d, c2^2 ~ chi^2_{d-1}, n ~ N(0, 1)) of the given size."""
+    width = np.asarray(width, dtype=float)
     c1sq = rng.chisquare(np.broadcast_to(width, size))
     dof2 = np.broadcast_to(width - 1.0, size)
     c2sq = np.where(dof2 > 0, rng.chisquare(np.maximum(dof2, 1.0)), 0.0)
-    n = rng.standard_normal(size)
+    return c1sq, c2sq, rng.standard_normal(size)
+
+
+def scale_bartlett(c1sq, c2sq, n, init_scale_u, init_scale_w) -> Gram:
+    """Gram numbers of (sigma_u z_u, sigma_w z_w) from the Bartlett variates of (z_u, z_w)."""
+    s_u, s_w = init_scale_u, init_scale_w
     uu = s_u**2 * c1sq
     uw = s_u * s_w * np.sqrt(c1sq) * n
     ww = s_w**2 * (n**2 + c2sq)

@@ -7,13 +7,18 @@ xy_cov, uu, ww, uw, d2 (the argument order of ``cell_constants``).
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
 from ._generated.closed_form import (
+    EXPONENTS,
     OBSERVABLES,
     ORDER_PARAMETERS,
     cell_constants,
+    exponents,
+    kernel_baseline_at,
     observables_at,
     observables_final,
     order_parameters,
@@ -21,6 +26,7 @@ from ._generated.closed_form import (
 
 N_OBS = len(OBSERVABLES)
 N_ORDER = len(ORDER_PARAMETERS)
+N_EXPONENTS = len(EXPONENTS)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -79,4 +85,93 @@ def orders(inputs: np.ndarray) -> np.ndarray:
     """Order parameters of n cells: array (N_ORDER, n), rows named in ORDER_PARAMETERS."""
     out = np.empty((N_ORDER, inputs.shape[1]))
     _orders(np.ascontiguousarray(inputs, dtype=np.float64), out)
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _baselines(inputs, times, out):
+    for i in numba.prange(inputs.shape[1]):
+        c = cell_constants(
+            inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
+            inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
+        )  # fmt: skip
+        for j in range(times.shape[0]):
+            out[i, j] = kernel_baseline_at(times[j], c)[0]
+
+
+def baselines(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Kernel-baseline slope of n cells at T times: array (n, T)."""
+    out = np.empty((inputs.shape[1], times.shape[0]))
+    _baselines(np.ascontiguousarray(inputs, dtype=np.float64), np.ascontiguousarray(times, dtype=np.float64), out)
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _at_time(inputs, t, out):
+    for i in numba.prange(inputs.shape[1]):
+        c = cell_constants(
+            inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
+            inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
+        )  # fmt: skip
+        obs = observables_at(t, c)
+        for k in range(N_OBS):
+            out[k, i] = obs[k]
+
+
+@numba.njit(parallel=True, cache=True)
+def _baseline_distance(inputs, n_times, out):
+    for i in numba.prange(inputs.shape[1]):
+        kappa, lr_u, lr_w, a = inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i]
+        uu, ww = inputs[5, i], inputs[6, i]
+        c = cell_constants(
+            kappa, lr_u, lr_w, a, inputs[4, i], uu, ww, inputs[7, i], inputs[8, i],
+        )  # fmt: skip
+        k0 = kappa * kappa * (lr_u * ww + lr_w * uu)
+        kinf = observables_final(c)[1]
+        if kinf == 0.0:  # degenerate collapse: F -> 0 on the time scale of the start
+            kinf = k0
+        f0 = observables_at(0.0, c)[0]
+        m = inputs[4, i] / a
+        # log-spaced times from well before the faster to well after the slower rate
+        lo = 0.01 / (a * max(k0, kinf))
+        hi = 100.0 / (a * min(k0, kinf))
+        step = (math.log(hi) - math.log(lo)) / (n_times - 1)
+        worst = 0.0
+        for j in range(n_times):
+            t = math.exp(math.log(lo) + j * step)
+            gap = abs(observables_at(t, c)[0] - kernel_baseline_at(t, c)[0])
+            worst = max(worst, gap)
+        out[i] = worst / abs(m - f0) if m != f0 else 0.0
+
+
+@numba.njit(parallel=True, cache=True)
+def _exponent_grid(exps, out):
+    for i in numba.prange(exps.shape[1]):
+        res = exponents(exps[0, i], exps[1, i], exps[2, i], exps[3, i], exps[4, i])
+        for k in range(N_EXPONENTS):
+            out[k, i] = res[k]
+
+
+def at_time(inputs: np.ndarray, t: float) -> np.ndarray:
+    """Observables of n cells at one time t: array (N_OBS, n)."""
+    out = np.empty((N_OBS, inputs.shape[1]))
+    _at_time(np.ascontiguousarray(inputs, dtype=np.float64), float(t), out)
+    return out
+
+
+def baseline_distance(inputs: np.ndarray, n_times: int = 128) -> np.ndarray:
+    """max_t |F(t) - F_kernel(t)| / |m - F0| per cell, sampled on n_times log-spaced times.
+
+    The times run from 0.01/(a max(K0, K_inf)) to 100/(a min(K0, K_inf)): the distance starts at
+    0, and both F and F_kernel have converged (to m, up to e^-100) at the end.
+    """
+    out = np.empty(inputs.shape[1])
+    _baseline_distance(np.ascontiguousarray(inputs, dtype=np.float64), n_times, out)
+    return out
+
+
+def exponent_grid(exps: np.ndarray) -> np.ndarray:
+    """Exponents of spec E.3 for n settings (rows alpha, b_u, b_w, c_u, c_w): array (N_EXPONENTS, n)."""
+    out = np.empty((N_EXPONENTS, exps.shape[1]))
+    _exponent_grid(np.ascontiguousarray(exps, dtype=np.float64), out)
     return out

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from phasefl import LABELS, Model, classify, classify_batch, sample_gram
-from phasefl.__main__ import PARAMETRIZATIONS
+from phasefl.asymptotics import PARAMETRIZATIONS
 
 
 def _naive_order_parameters(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2):

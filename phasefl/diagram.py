@@ -1,0 +1,379 @@
+"""``python -m phasefl.diagram``: exact phase diagrams of the solvable network.
+
+Finite width (default): sweep one or two of width, init scales, output scale, learning rates,
+their ratio and the target over a grid; label every cell (kernel / alignment / disalignment /
+rescaling), store the order parameters and the distance to the kernel baseline, and draw the
+regime map. ``--asymptotic``: the width -> infinity exponent plane of spec E.3.
+
+Outputs (in --out): diagram.nc (xarray Dataset, netCDF), diagram.png, diagram.pdf. They are
+written to a temporary folder first and moved into place only when all of them exist, so an
+error or an interrupt never leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .asymptotics import EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATIONS, exponent_table
+from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
+
+EXPONENT_DEFAULTS = {
+    "alpha": "-0.5:2.5:301",
+    "b_u": "-1:1.5:251",
+    "b_w": "-1:1.5:251",
+    "c_u": "-2:2:201",
+    "c_w": "-2:2:201",
+}
+
+EXAMPLES = """\
+examples:
+  python -m phasefl.diagram --axis width,init_scale
+  python -m phasefl.diagram --axis output_scale,lr_ratio --param mean-field --width 1e4
+  python -m phasefl.diagram --axis init_scale --init-scale 1e-4:1e4:200 --seeds 16 --time 10
+  python -m phasefl.diagram --axis width,target --target -2:2:81:lin
+  python -m phasefl.diagram --asymptotic --axis alpha,b_u --param ntk
+
+ranges are START:STOP:N, log-spaced (positive quantities) or linear (target, exponents);
+write --target=-2:2:81 (with "=") when a range starts with a minus sign;
+append :lin or :log to choose. A single number fixes a parameter that is not an axis.
+"""
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit code 2, no usage dump
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .sweep import AXES
+
+    p = _Parser(
+        prog="python -m phasefl.diagram",
+        description="Exact feature-learning phase diagram of f(x) = kappa sum_i u_i w_i x trained by gradient "
+        "flow (Xu & Ziyin). Each cell is labelled kernel, alignment, disalignment or rescaling from the exact "
+        "t -> infinity solution and compared with the kernel (frozen-NTK) baseline.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--axis",
+        default=None,
+        help="one or two comma-separated axes. Finite width: "
+        + ", ".join(AXES)
+        + ". With --asymptotic: "
+        + ", ".join(EXPONENT_NAMES)
+        + " (default: width,init_scale; c_w,alpha)",
+    )
+    p.add_argument(
+        "--param",
+        default=None,
+        choices=list(PARAMETRIZATIONS),
+        help="how kappa, init scales and rates scale with width (spec E.3); axis values multiply this "
+        "base (default: ntk; mean-field with --asymptotic)",
+    )
+    for name, info in AXES.items():
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            metavar="RANGE",
+            help=f"{info.long_name} [{info.units}]: range when an axis (default {info.default}), else a "
+            f"fixed value (default {1000 if name == 'width' else 1})",
+        )
+    for name in EXPONENT_NAMES:
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            metavar="RANGE",
+            help=f"(--asymptotic) exponent of {EXPONENT_MEANING[name]}: range when an axis "
+            f"(default {EXPONENT_DEFAULTS[name]}), else a fixed value (default: the --param base)",
+        )
+    p.add_argument("--asymptotic", action="store_true", help="draw the width -> infinity exponent plane instead")
+    p.add_argument("--seeds", type=int, default=1, help="random initializations per cell (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="base seed of the initializations (default 0)")
+    p.add_argument("--time", type=float, default=None, help="also evaluate at this finite time t (units of 1/E[x^2])")
+    p.add_argument(
+        "--kernel-threshold",
+        type=float,
+        default=KERNEL_THRESHOLD,
+        help=f"|K_inf/K0 - 1| below this is the kernel regime (default {KERNEL_THRESHOLD})",
+    )
+    p.add_argument(
+        "--zeta-threshold",
+        type=float,
+        default=ZETA_THRESHOLD,
+        help=f"imbalance fraction zeta at or above this is rescaling (default {ZETA_THRESHOLD})",
+    )
+    p.add_argument("--out", default=None, help="output folder (default: diagram-AXIS1-AXIS2 in the current folder)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--version", action="version", version=f"phasefl {__version__}")
+    return p
+
+
+def _axes(text: str, allowed) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not 1 <= len(names) <= 2:
+        raise UsageError(f"--axis takes one or two comma-separated names, got {text!r}")
+    for n in names:
+        if n not in allowed:
+            raise UsageError(f"unknown axis {n!r}; choose from {', '.join(allowed)}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--axis names must differ, got {text!r}")
+    return names
+
+
+def _finite_width(args):
+    from .sweep import AXES, Axis, SweepSpec, parse_range, sweep, typical_boundaries
+
+    names = _axes(args.axis, AXES)
+    for name in EXPONENT_NAMES:
+        if getattr(args, name) is not None:
+            raise UsageError(f"--{name.replace('_', '-')} is an exponent; it needs --asymptotic")
+    axes, fixed = [], {}
+    for name in AXES:
+        text = getattr(args, name)
+        if name in names:
+            parsed = parse_range(name, text if text is not None else AXES[name].default)
+            if not isinstance(parsed, Axis):
+                raise UsageError(f"--{name.replace('_', '-')} is an axis: give START:STOP:N, got {text!r}")
+            axes.append(parsed)
+        elif text is not None:
+            parsed = parse_range(name, text)
+            if isinstance(parsed, Axis):
+                raise UsageError(f"--{name.replace('_', '-')} is not an axis: give one number, got {text!r}")
+            fixed[name] = parsed
+    axes.sort(key=lambda a: names.index(a.name))
+    spec = SweepSpec(
+        tuple(axes),
+        fixed,
+        args.param or "ntk",
+        args.seeds,
+        args.seed,
+        args.time,
+        args.kernel_threshold,
+        args.zeta_threshold,
+    )
+    total = int(np.prod(spec.shape)) * spec.seeds
+    with _Progress(total, args.quiet) as bar:
+        ds = sweep(spec, progress=bar.update)
+    ds.attrs["command"] = "python -m phasefl.diagram " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    fixed_text = ", ".join(f"{k} = {v:g}" for k, v in fixed.items() if k not in ("width", "target"))
+    width_text = "" if "width" in names else f"width d = {fixed.get('width', 1000):g}, "
+    title = (
+        f"Exact phase diagram, {_pretty(spec.param)} parametrization ({width_text}target m = "
+        f"{fixed.get('target', 1.0):g}{', ' + fixed_text if fixed_text else ''}; {spec.seeds} seed(s))"
+    )
+    from .plot import plot_diagram
+
+    boundaries = typical_boundaries(spec) if len(axes) == 2 else None
+    fig = plot_diagram(ds, boundaries, title)
+    labels = ds["label"].values
+    summary = [f"{name:<13}{int((labels == k).sum()):>8} cells" for k, name in enumerate(LABELS)]
+    return ds, fig, summary
+
+
+def _asymptotic(args):
+    import xarray as xr
+
+    from .plot import plot_exponent_plane
+    from .sweep import AXES
+
+    names = _axes(args.axis, EXPONENT_NAMES)
+    for name in AXES:
+        if getattr(args, name) is not None:
+            raise UsageError(f"--{name.replace('_', '-')} applies to finite-width diagrams, not --asymptotic")
+    if args.seeds != 1 or args.time is not None:
+        raise UsageError("--seeds and --time apply to finite-width diagrams, not --asymptotic")
+    param = args.param or "mean-field"
+    base = dict(zip(EXPONENT_NAMES, PARAMETRIZATIONS[param]))
+    values = {}
+    for name in EXPONENT_NAMES:
+        text = getattr(args, name)
+        if name in names:
+            values[name] = _linear_range(name, text or EXPONENT_DEFAULTS[name])
+        elif text is not None:
+            values[name] = _number(name, text)
+        else:
+            values[name] = base[name]
+    grids = np.meshgrid(*(values[n] for n in names), indexing="ij")
+    full = {n: values[n] for n in EXPONENT_NAMES}
+    full.update(dict(zip(names, grids)))
+    table = exponent_table(*(full[n] for n in EXPONENT_NAMES))
+    dims = tuple(names)
+    coords = {n: (n, values[n], {"long_name": f"{n}  ({EXPONENT_MEANING[n]})", "units": "1"}) for n in names}
+    ds = xr.Dataset(coords=coords)
+    meaning = {
+        "x": "effective output scale exponent",
+        "rho": "layer-imbalance exponent log_d r",
+        "gamma": "log_d Gamma (target strength)",
+        "gamma0": "log_d Gamma0",
+        "phi0": "log_d |F0|",
+        "k0": "log_d K0",
+        "ntk_change": "log_d |K_inf/K0 - 1|",
+        "label": "phase as width -> infinity",
+    }
+    for key, arr in table.items():
+        ds[key] = (dims, arr.astype(np.int8) if key == "label" else arr)
+        ds[key].attrs.update(long_name=meaning[key], units="1")
+    ds["label"].attrs.update(flag_values=np.arange(len(LABELS), dtype=np.int8), flag_meanings=" ".join(LABELS))
+    fixed = {n: v for n, v in full.items() if n not in names}
+    ds.attrs.update(
+        title="phasefl width -> infinity exponent plane (spec E.3)",
+        phasefl_version=__version__,
+        parametrization=param,
+        **{f"fixed_{k}": float(v) for k, v in fixed.items()},
+        command="python -m phasefl.diagram " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
+    )
+    markers = _markers(names, values, fixed)
+    fixed_text = ", ".join(f"{k} = {v:g}" for k, v in fixed.items())
+    fig = plot_exponent_plane(ds, markers, f"Width → ∞ phase plane ({fixed_text}; κ ~ d^-α, σ ~ d^-b, η ~ d^-c)")
+    labels = ds["label"].values
+    summary = [f"{name:<13}{int((labels == k).sum()):>8} grid points" for k, name in enumerate(LABELS)]
+    return ds, fig, summary
+
+
+def _markers(names, values, fixed) -> list[dict]:
+    """Named parametrizations on the plane, or the plane point with the same (x, rho) (only those matter)."""
+    dx = {"alpha": 1, "b_u": 1, "b_w": 1, "c_u": 0, "c_w": 0}
+    drho = {"alpha": 0, "b_u": -2, "b_w": 2, "c_u": 1, "c_w": -1}
+    out = []
+    for pname, exps in PARAMETRIZATIONS.items():
+        p = dict(zip(EXPONENT_NAMES, exps))
+        on_plane = all(abs(p[n] - fixed[n]) < 1e-12 for n in fixed)
+        if on_plane:
+            point = [p[names[0]], p[names[1]] if len(names) > 1 else 0.0]
+        else:
+            if len(names) < 2:
+                continue
+            x_of = lambda e: e["alpha"] + e["b_u"] + e["b_w"] - 1  # noqa: E731
+            rho_of = lambda e: e["c_u"] - e["c_w"] + 2 * (e["b_w"] - e["b_u"])  # noqa: E731
+            here = {**fixed, names[0]: 0.0, names[1]: 0.0}
+            a = np.array([[dx[names[0]], dx[names[1]]], [drho[names[0]], drho[names[1]]]], dtype=float)
+            if abs(np.linalg.det(a)) < 1e-12:
+                continue
+            point = list(np.linalg.solve(a, [x_of(p) - x_of(here), rho_of(p) - rho_of(here)]))
+        lo = [values[n][0] for n in names]
+        hi = [values[n][-1] for n in names]
+        if not all(lo[i] <= point[i] <= hi[i] for i in range(len(names))):
+            continue
+        same = [mk for mk in out if abs(mk["x"] - point[0]) < 1e-9 and abs(mk["y"] - point[-1]) < 1e-9]
+        if same:  # parametrizations with the same (x, rho) share one marker
+            same[0]["name"] += " = " + _pretty(pname)
+            same[0]["on_plane"] |= on_plane
+        else:
+            out.append({"name": _pretty(pname), "x": point[0], "y": point[-1], "on_plane": on_plane, "marker": "o"})
+    return out
+
+
+def _pretty(param: str) -> str:
+    return {"ntk": "NTK", "mean-field": "mean-field", "mup": "μP", "standard": "standard"}[param]
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--{name.replace('_', '-')} expects a number, got {text!r}") from None
+    if not np.isfinite(value):
+        raise UsageError(f"--{name.replace('_', '-')} must be finite, got {text!r}")
+    return value
+
+
+def _linear_range(name: str, text: str) -> np.ndarray:
+    parts = text.split(":")
+    try:
+        if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("lin", "linear")):
+            raise ValueError
+        start, stop, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise UsageError(f"--{name.replace('_', '-')} expects START:STOP:N (linear), got {text!r}") from None
+    if not (np.isfinite(start) and np.isfinite(stop)) or n < 2 or start >= stop or n > 4096:
+        raise UsageError(f"--{name.replace('_', '-')}: need finite START < STOP and 2 <= N <= 4096, got {text!r}")
+    return np.linspace(start, stop, n)
+
+
+class _Progress:
+    """tqdm progress bar on stderr, shown only for runs longer than about a second."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.total, self.quiet = total, quiet
+
+    def __enter__(self):
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=self.total,
+            unit="cell",
+            file=sys.stderr,
+            disable=self.quiet,
+            delay=1.0,
+            desc="phase diagram",
+            leave=False,
+        )
+        return self.bar
+
+    def __exit__(self, *exc):
+        self.bar.close()
+        return False
+
+
+def _write_outputs(ds, fig, out: Path) -> list[Path]:
+    """Write diagram.nc/.png/.pdf into a temporary folder, then move them into ``out`` together."""
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".phasefl-", dir=out))
+    try:
+        ds.to_netcdf(tmp / "diagram.nc", engine="scipy")
+        fig.savefig(tmp / "diagram.png", dpi=150)
+        fig.savefig(tmp / "diagram.pdf")
+        plt.close(fig)
+        paths = []
+        for name in ("diagram.nc", "diagram.png", "diagram.pdf"):
+            os.replace(tmp / name, out / name)
+            paths.append(out / name)
+        return paths
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
+    prog = "python -m phasefl.diagram"
+    try:
+        args = build_parser().parse_args(argv)
+        args.argv = argv
+        if args.axis is None:
+            args.axis = "c_w,alpha" if args.asymptotic else "width,init_scale"
+        if args.asymptotic:
+            ds, fig, summary = _asymptotic(args)
+        else:
+            ds, fig, summary = _finite_width(args)
+        out = Path(args.out) if args.out else Path("diagram-" + "-".join(_axes(args.axis, list(ds.dims))))
+        paths = _write_outputs(ds, fig, out)
+    except (UsageError, ValueError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; nothing written", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print("\n".join(summary))
+        print(f"wrote {', '.join(str(p) for p in paths)}  ({time.perf_counter() - started:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Grids of hyperparameters -> batched exact kernels -> a labelled ``xarray.Dataset``.
+
+A sweep has one or two axes among ``AXES``. Every axis value multiplies the base that the
+chosen parametrization (spec E.3) gives at the cell's width: kappa = d^-alpha * output_scale,
+sigma_u = d^-b_u * init_scale * init_scale_u, sigma_w = d^-b_w * init_scale * init_scale_w,
+eta_u = d^-c_u * lr_u / sqrt(lr_ratio), eta_w = d^-c_w * lr_w * sqrt(lr_ratio) (so lr_ratio sets
+eta_w/eta_u at a fixed geometric mean), and target is the slope m (with E[x^2] = 1).
+
+Initializations are i.i.d. Gaussian, drawn exactly through the Gram numbers. The draw of a
+cell depends only on (seed, seed index, width), so a refined grid reuses the draws of the
+coarse one at shared widths, and the init scales only rescale them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from . import __version__, kernels
+from ._generated.closed_form import ORDER_PARAMETERS
+from .asymptotics import PARAMETRIZATIONS
+from .gram import bartlett, scale_bartlett
+from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD, label_codes
+from .results import OBSERVABLES
+from .solve import cell_inputs
+
+
+@dataclass(frozen=True)
+class AxisInfo:
+    long_name: str
+    units: str
+    default: str  # default range "start:stop:n"
+    positive: bool = True  # log-spaced by default; must stay > 0
+
+
+AXES: dict[str, AxisInfo] = {
+    "width": AxisInfo("width d", "hidden units", "1:1e6:64"),
+    "init_scale": AxisInfo("init scale (both layers)", "x base sigma", "1e-3:1e3:64"),
+    "init_scale_u": AxisInfo("init scale of u", "x base sigma_u", "1e-3:1e3:64"),
+    "init_scale_w": AxisInfo("init scale of w", "x base sigma_w", "1e-3:1e3:64"),
+    "output_scale": AxisInfo("output scale", "x base kappa", "1e-3:1e3:64"),
+    "lr_u": AxisInfo("learning rate of u", "x base eta_u", "1e-3:1e3:64"),
+    "lr_w": AxisInfo("learning rate of w", "x base eta_w", "1e-3:1e3:64"),
+    "lr_ratio": AxisInfo("learning-rate ratio eta_w/eta_u", "x base ratio", "1e-4:1e4:64"),
+    "target": AxisInfo("target slope m", "1", "-2:2:65", positive=False),
+}
+#: Values of the parameters that are not swept.
+FIXED_DEFAULTS = {name: 1.0 for name in AXES} | {"width": 1000.0}
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    values: np.ndarray = field(compare=False)
+    spacing: str  # "log" or "linear"
+
+
+def parse_range(name: str, text: str) -> Axis | float:
+    """``start:stop:n[:log|:lin]`` gives an axis; a single number gives a fixed value.
+
+    Positive quantities are log-spaced by default, ``target`` linearly. Raises ValueError
+    with a message that names the option and the bad text.
+    """
+    info = AXES[name]
+    parts = text.split(":")
+    try:
+        if len(parts) == 1:
+            value = float(parts[0])
+            _check_value(name, info, np.array([value]))
+            return value
+        if len(parts) not in (3, 4):
+            raise ValueError
+        start, stop, n = float(parts[0]), float(parts[1]), parts[2]
+        n_points = int(n)
+        if str(n_points) != n.strip():
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"--{name.replace('_', '-')} expects START:STOP:N[:log|:lin] or a number, got {text!r}"
+        ) from None
+    spacing = parts[3] if len(parts) == 4 else ("log" if info.positive else "linear")
+    spacing = {"lin": "linear", "linear": "linear", "log": "log"}.get(spacing)
+    if spacing is None:
+        raise ValueError(f"--{name.replace('_', '-')}: spacing must be 'log' or 'lin', got {parts[3]!r}")
+    if n_points < 1 or (n_points == 1 and start != stop) or (n_points > 1 and start == stop):
+        raise ValueError(f"--{name.replace('_', '-')}: empty or degenerate range {text!r}")
+    if n_points > 4096:
+        raise ValueError(f"--{name.replace('_', '-')}: at most 4096 points per axis, got {n_points}")
+    if spacing == "log":
+        if not (start > 0 and stop > 0):
+            raise ValueError(f"--{name.replace('_', '-')}: a log-spaced range needs START, STOP > 0, got {text!r}")
+        values = 10.0 ** np.linspace(math.log10(start), math.log10(stop), n_points)
+    else:
+        values = np.linspace(start, stop, n_points)
+    _check_value(name, info, values)
+    return Axis(name, values, spacing)
+
+
+def _check_value(name: str, info: AxisInfo, values: np.ndarray) -> None:
+    bad = ~np.isfinite(values)
+    if info.positive:
+        bad |= values <= 0
+    if name == "width":
+        bad |= values < 1
+    if bad.any():
+        need = "a finite number >= 1" if name == "width" else ("finite and > 0" if info.positive else "finite")
+        raise ValueError(f"--{name.replace('_', '-')} must be {need}, got {float(values[bad][0])!r}")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Everything that determines a sweep's result (stored in the output's attributes)."""
+
+    axes: tuple[Axis, ...]
+    fixed: dict[str, float]
+    param: str = "ntk"
+    seeds: int = 1
+    seed: int = 0
+    time: float | None = None
+    kernel_threshold: float = KERNEL_THRESHOLD
+    zeta_threshold: float = ZETA_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.axes) <= 2 or len({a.name for a in self.axes}) != len(self.axes):
+            raise ValueError(f"a sweep needs one or two distinct axes, got {[a.name for a in self.axes]}")
+        if self.param not in PARAMETRIZATIONS:
+            raise ValueError(f"--param must be one of {', '.join(PARAMETRIZATIONS)}, got {self.param!r}")
+        if self.seeds < 1:
+            raise ValueError(f"--seeds must be >= 1, got {self.seeds}")
+        if self.time is not None and not (math.isfinite(self.time) and self.time >= 0):
+            raise ValueError(f"--time must be finite and >= 0, got {self.time!r}")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(a.values.size for a in self.axes)
+
+    def describe(self) -> dict:
+        out = {k: v for k, v in asdict(self).items() if k != "axes"}
+        out["axes"] = [
+            {"name": a.name, "start": a.values[0], "stop": a.values[-1], "n": a.values.size, "spacing": a.spacing}
+            for a in self.axes
+        ]
+        out["exponents"] = dict(zip(("alpha", "b_u", "b_w", "c_u", "c_w"), PARAMETRIZATIONS[self.param]))
+        return out
+
+
+def cell_parameters(spec: SweepSpec) -> dict[str, np.ndarray]:
+    """Hyperparameters of every grid cell (arrays of the grid shape)."""
+    grids = np.meshgrid(*(a.values for a in spec.axes), indexing="ij")
+    value = {name: np.full(spec.shape, spec.fixed.get(name, FIXED_DEFAULTS[name])) for name in AXES}
+    value.update({a.name: g for a, g in zip(spec.axes, grids)})
+    alpha, b_u, b_w, c_u, c_w = PARAMETRIZATIONS[spec.param]
+    d = value["width"]
+    root = np.sqrt(value["lr_ratio"])
+    return {
+        "width": d,
+        "output_scale": d**-alpha * value["output_scale"],
+        "init_scale_u": d**-b_u * value["init_scale"] * value["init_scale_u"],
+        "init_scale_w": d**-b_w * value["init_scale"] * value["init_scale_w"],
+        "lr_u": d**-c_u * value["lr_u"] / root,
+        "lr_w": d**-c_w * value["lr_w"] * root,
+        "x_var": np.ones(spec.shape),
+        "xy_cov": value["target"],
+    }
+
+
+def _width_key(width: float) -> int:
+    """An integer key of a width that survives the rounding of differently spaced grids."""
+    return int(round(math.log(width) * 1e9)) % (2**62)
+
+
+def sample_cells(spec: SweepSpec, cells: dict[str, np.ndarray]) -> np.ndarray:
+    """Kernel inputs (9, seeds * n_cells): each seed's i.i.d. Gaussian init of every cell."""
+    widths, inverse = np.unique(cells["width"].ravel(), return_inverse=True)
+    std = np.empty((3, spec.seeds, widths.size))
+    for j, w in enumerate(widths):
+        rng = np.random.default_rng([spec.seed, _width_key(w)])
+        std[:, :, j] = bartlett(w, spec.seeds, rng)
+    c1sq, c2sq, n = (v[:, inverse] for v in std)  # (seeds, n_cells)
+    gram = scale_bartlett(c1sq, c2sq, n, cells["init_scale_u"].ravel(), cells["init_scale_w"].ravel())
+    hyper = [np.broadcast_to(cells[k].ravel(), c1sq.shape) for k in ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")]
+    inputs, _ = cell_inputs(*hyper, *gram)
+    return inputs
+
+
+def _margin(rk, zeta, kernel_threshold, zeta_threshold):
+    """Decades between the deciding order parameters and their thresholds (the nearest one)."""
+    with np.errstate(divide="ignore"):
+        m_k = np.abs(np.log10(np.abs(rk) / kernel_threshold))
+        m_z = np.abs(np.log10(zeta / zeta_threshold)) if zeta_threshold > 0 else np.inf
+    return np.where(np.abs(rk) < kernel_threshold, m_k, np.minimum(m_k, m_z))
+
+
+def _evaluate(inputs: np.ndarray, spec: SweepSpec) -> dict[str, np.ndarray]:
+    """Per-sample results for a chunk of kernel inputs."""
+    par = dict(zip(ORDER_PARAMETERS, kernels.orders(inputs)))
+    fin = dict(zip(OBSERVABLES, kernels.finals(inputs)))
+    kappa, uu, ww = inputs[0], inputs[5], inputs[6]
+    out = {
+        "label": label_codes(par["ntk_rel_change"], par["zeta"], spec.kernel_threshold, spec.zeta_threshold),
+        "margin": _margin(par["ntk_rel_change"], par["zeta"], spec.kernel_threshold, spec.zeta_threshold),
+        "ntk_ratio": par["ntk_ratio"],
+        "ntk_rel_change": par["ntk_rel_change"],
+        "ntk_plain_ratio": fin["ntk_plain"] / (kappa**2 * (uu + ww)),
+        "gamma": par["gamma"],
+        "gamma0": par["gamma0"],
+        "zeta": par["zeta"],
+        "imbalance": par["imbalance"],
+        "dominant_u": (par["dominant_w"] == 0).astype(float),
+        "kernel_distance": kernels.baseline_distance(inputs),
+    }
+    if spec.time is not None:
+        at = dict(zip(OBSERVABLES, kernels.at_time(inputs, spec.time)))
+        k0 = kappa**2 * (inputs[1] * ww + inputs[2] * uu)
+        rk_t = at["ntk"] / k0 - 1
+        out["ntk_ratio_at_time"] = at["ntk"] / k0
+        out["label_at_time"] = label_codes(rk_t, par["zeta"], spec.kernel_threshold, spec.zeta_threshold)
+        out["loss_excess_at_time"] = at["loss_excess"]
+    return out
+
+
+VARIABLES = {  # name -> (long_name, units)
+    "label": ("regime (most frequent over seeds)", "1"),
+    "label_fraction": ("fraction of seeds in each regime", "1"),
+    "margin": ("distance of the deciding order parameter to its threshold (median)", "decades"),
+    "ntk_ratio": ("K_inf/K0, learning-rate-weighted NTK (median)", "1"),
+    "ntk_rel_change": ("K_inf/K0 - 1 (median)", "1"),
+    "ntk_plain_ratio": ("un-weighted NTK ratio K_plain_inf/K_plain0 (median)", "1"),
+    "gamma": ("target strength Gamma = g|m|/K0 (median)", "1"),
+    "gamma0": ("initial-output strength Gamma0 = g|F0|/K0 (median)", "1"),
+    "zeta": ("imbalance fraction zeta (median)", "1"),
+    "imbalance": ("layer imbalance r = eta_w|u0|^2/(eta_u|w0|^2) (median)", "1"),
+    "dominant_u": ("fraction of seeds where u is the dominant layer", "1"),
+    "kernel_distance": ("kernel-baseline distance max_t|F - F_kernel|/|m - F0| (median)", "1"),
+    "ntk_ratio_at_time": ("K(T)/K0 at the requested time (median)", "1"),
+    "label_at_time": ("regime at the requested time (most frequent)", "1"),
+    "loss_excess_at_time": ("excess loss at the requested time (median)", "loss units"),
+}
+
+
+def sweep(spec: SweepSpec, progress: Callable[[int], None] | None = None, chunk: int = 1 << 16) -> xr.Dataset:
+    """Run a sweep: exact labels, order parameters and kernel-baseline distance on every cell.
+
+    ``progress(k)`` is called after each chunk with the number of samples just done.
+    """
+    cells = cell_parameters(spec)
+    inputs = sample_cells(spec, cells)
+    total = inputs.shape[1]
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in range(0, total, chunk):
+        for key, value in _evaluate(inputs[:, start : start + chunk], spec).items():
+            parts.setdefault(key, []).append(value)
+        if progress is not None:
+            progress(min(chunk, total - start))
+    per_sample = {k: np.concatenate(v).reshape((spec.seeds,) + spec.shape) for k, v in parts.items()}
+    return _dataset(spec, cells, per_sample)
+
+
+def _mode(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Most frequent code over the first axis (ties: lowest code) and the fraction of each code."""
+    fractions = np.stack([(codes == k).mean(axis=0) for k in range(len(LABELS))])
+    return np.argmax(fractions, axis=0).astype(np.int8), fractions
+
+
+def _dataset(spec: SweepSpec, cells: dict[str, np.ndarray], per_sample: dict[str, np.ndarray]) -> xr.Dataset:
+    dims = tuple(a.name for a in spec.axes)
+    coords = {
+        a.name: (
+            a.name,
+            a.values,
+            {"long_name": AXES[a.name].long_name, "units": AXES[a.name].units, "spacing": a.spacing},
+        )
+        for a in spec.axes
+    }
+    coords["regime"] = ("regime", np.array(LABELS), {"long_name": "regime"})
+    data = {}
+    label, fractions = _mode(per_sample.pop("label"))
+    data["label"] = (dims, label)
+    data["label_fraction"] = (("regime",) + dims, fractions)
+    if "label_at_time" in per_sample:
+        data["label_at_time"] = (dims, _mode(per_sample.pop("label_at_time"))[0])
+    for name, values in per_sample.items():
+        data[name] = (dims, np.median(values, axis=0))
+    for name in ("output_scale", "init_scale_u", "init_scale_w", "lr_u", "lr_w"):
+        data[f"cell_{name}"] = (dims, cells[name])
+    ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()}, coords=coords)
+    for name in ds.data_vars:
+        long_name, units = VARIABLES.get(name, (f"{name[5:]} of the cell (kappa, sigma or eta)", "1"))
+        ds[name].attrs.update(long_name=long_name, units=units)
+    for name in ("label", "label_at_time"):
+        if name in ds:
+            ds[name].attrs.update(flag_values=np.arange(len(LABELS), dtype=np.int8), flag_meanings=" ".join(LABELS))
+    ds.attrs.update(
+        title="phasefl phase diagram",
+        phasefl_version=__version__,
+        parametrization=spec.param,
+        seeds=spec.seeds,
+        seed=spec.seed,
+        kernel_threshold=spec.kernel_threshold,
+        zeta_threshold=spec.zeta_threshold,
+        spec=json.dumps(spec.describe(), default=float),
+        model="f(x) = kappa sum_i u_i w_i x, gradient flow, MSE, E[x^2] = 1 (spec: shared/spec/model.md)",
+    )
+    if spec.time is not None:
+        ds.attrs["time"] = spec.time
+    return ds
+
+
+def typical_boundaries(spec: SweepSpec, points: int = 200) -> xr.Dataset:
+    """Order parameters of the typical initialization on a fine grid, for analytic boundaries.
+
+    Typical init of spec E.3: |u0|^2 = d sigma_u^2, |w0|^2 = d sigma_w^2, u0.w0 = 0 (so Gamma0 = 0),
+    D^2 = |u0|^2 |w0|^2. The regime rule then depends on the hyperparameters alone.
+    """
+    axes = tuple(Axis(a.name, _refine(a, points), a.spacing) for a in spec.axes)
+    fine = SweepSpec(axes, spec.fixed, spec.param, 1, spec.seed, None, spec.kernel_threshold, spec.zeta_threshold)
+    cells = cell_parameters(fine)
+    uu = cells["width"] * cells["init_scale_u"] ** 2
+    ww = cells["width"] * cells["init_scale_w"] ** 2
+    hyper = [cells[k] for k in ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")]
+    inputs, shape = cell_inputs(*hyper, uu, ww, np.zeros(fine.shape), uu * ww)
+    par = dict(zip(ORDER_PARAMETERS, kernels.orders(inputs).reshape((len(ORDER_PARAMETERS),) + shape)))
+    dims = tuple(a.name for a in axes)
+    return xr.Dataset(
+        {name: (dims, par[name]) for name in ("ntk_rel_change", "zeta")},
+        coords={a.name: a.values for a in axes},
+    )
+
+
+def _refine(axis: Axis, points: int) -> np.ndarray:
+    lo, hi = axis.values[0], axis.values[-1]
+    if axis.spacing == "log":
+        return 10.0 ** np.linspace(math.log10(lo), math.log10(hi), points)
+    return np.linspace(lo, hi, points)

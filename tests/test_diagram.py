@@ -1,0 +1,142 @@
+"""The command line: outputs, progress, errors (exit 2, one line, nothing written)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from phasefl import diagram
+
+SMALL = ["--width", "1:1e4:6", "--init-scale", "1e-2:1e2:5", "--quiet"]
+
+
+def test_writes_dataset_and_figures(tmp_path):
+    out = tmp_path / "d"
+    assert diagram.main(["--axis", "width,init_scale", *SMALL, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["diagram.nc", "diagram.pdf", "diagram.png"]
+    ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
+    assert ds["label"].dims == ("width", "init_scale") and ds["label"].shape == (6, 5)
+    assert "python -m phasefl.diagram" in ds.attrs["command"] and ds.attrs["parametrization"] == "ntk"
+    assert ds["label"].attrs["flag_meanings"] == "kernel alignment disalignment rescaling"
+    ds.close()
+
+
+def test_one_axis_with_seeds_and_time(tmp_path, capsys):
+    out = tmp_path / "d"
+    code = diagram.main(
+        [
+            "--axis",
+            "init_scale",
+            "--init-scale",
+            "1e-3:1e3:9",
+            "--seeds",
+            "4",
+            "--time",
+            "3",
+            "--param",
+            "mean-field",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "kernel" in printed and "wrote" in printed
+    ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
+    assert ds["label"].dims == ("init_scale",) and "ntk_ratio_at_time" in ds and ds.attrs["seeds"] == 4
+    ds.close()
+
+
+def test_asymptotic_plane(tmp_path):
+    out = tmp_path / "a"
+    assert (
+        diagram.main(
+            [
+                "--asymptotic",
+                "--axis",
+                "alpha,b_u",
+                "--alpha",
+                "0:2:41",
+                "--b-u=-0.5:1:31",
+                "--param",
+                "ntk",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
+    # NTK point (alpha = 1/2, b_u = 0) is kernel; mean field (alpha = 1, b_u = 0) sits on gamma = 0
+    assert int(ds["label"].sel(alpha=0.5, b_u=0.0)) == 0
+    assert float(ds["gamma"].sel(alpha=1.0, b_u=0.0)) == pytest.approx(0.0, abs=1e-12)
+    ds.close()
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--axis", "depth"], "unknown axis"),
+        (["--axis", "width,init_scale,target"], "one or two"),
+        (["--axis", "width", "--width", "1:1e4"], "START:STOP:N"),
+        (["--axis", "width", "--width", "10:10:0"], "empty"),
+        (["--axis", "width", "--width", "-3:100:4"], "width"),
+        (["--axis", "init_scale", "--init-scale", "0:1:5:lin"], "init-scale"),
+        (["--axis", "width", "--target", "1:2:3"], "not an axis"),
+        (["--axis", "width", "--seeds", "0"], "seeds"),
+        (["--axis", "width", "--seeds", "two"], "seeds"),
+        (["--axis", "width", "--alpha", "1"], "needs --asymptotic"),
+        (["--asymptotic", "--axis", "alpha,width"], "unknown axis"),
+        (["--asymptotic", "--axis", "alpha", "--alpha", "2:1:5"], "START < STOP"),
+        (["--axis", "width", "--time", "-1"], "time"),
+        (["--param", "sp"], "param"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, argv, words):
+    out = tmp_path / "never"
+    assert diagram.main([*argv, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and words in err, err
+    assert not out.exists()
+
+
+def test_interrupt_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "d"
+    out.mkdir()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("matplotlib.figure.Figure.savefig", interrupted)
+    assert diagram.main(["--axis", "width", "--width", "1:100:4", "--out", str(out), "--quiet"]) == 130
+    assert list(out.iterdir()) == []
+    assert "nothing written" in capsys.readouterr().err
+
+
+def test_help_explains_every_axis(capsys):
+    with pytest.raises(SystemExit) as exc:
+        diagram.main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for word in ("width", "init-scale-u", "lr-ratio", "target", "--asymptotic", "--seeds", "--time", "examples"):
+        assert word in text
+
+
+def test_default_command_runs_end_to_end(tmp_path):
+    """The README's command, in a fresh process: exit 0, a summary, the three files."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "phasefl.diagram", "--axis", "width,init_scale"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "cells" in proc.stdout
+    out = tmp_path / "diagram-width-init_scale"
+    ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
+    assert ds["label"].shape == (64, 64) and set(np.unique(ds["label"])) <= {0, 1, 2, 3}
+    ds.close()

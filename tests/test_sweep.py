@@ -1,0 +1,118 @@
+"""Sweeps: grids, exact sampling keyed by width, labelled datasets, the kernel-baseline distance."""
+
+import json
+
+import numpy as np
+import pytest
+
+from phasefl import LABELS, Model, classify, solve
+from phasefl.baseline import baseline_distance_batch
+from phasefl.sweep import Axis, SweepSpec, parse_range, sweep
+
+
+def _spec(**kw):
+    axes = kw.pop("axes", (parse_range("width", "1:1e6:9"), parse_range("init_scale", "1e-3:1e3:9")))
+    return SweepSpec(axes=axes, fixed=kw.pop("fixed", {}), **kw)
+
+
+def test_dataset_has_named_axes_units_and_provenance():
+    ds = sweep(_spec(seeds=3, time=5.0))
+    assert ds["label"].dims == ("width", "init_scale")
+    assert ds["width"].attrs["units"] == "hidden units" and ds["width"].attrs["spacing"] == "log"
+    assert list(ds["regime"].values) == list(LABELS)
+    np.testing.assert_allclose(ds["label_fraction"].sum("regime"), 1.0)
+    for name in ("margin", "ntk_ratio", "gamma", "gamma0", "zeta", "kernel_distance", "ntk_ratio_at_time"):
+        assert ds[name].attrs["long_name"] and "units" in ds[name].attrs
+    spec = json.loads(ds.attrs["spec"])
+    assert spec["param"] == "ntk" and spec["seeds"] == 3 and spec["time"] == 5.0
+    assert ds.attrs["phasefl_version"]
+
+
+def test_cells_match_single_network_classification():
+    """A sweep cell equals classify() of the same network (same hyperparameters and Gram numbers)."""
+    spec = _spec(axes=(parse_range("output_scale", "1e-2:1e2:5"),), fixed={"width": 50.0})
+    ds = sweep(spec)
+    # reproduce the draw: width 50 under seed 0, scaled by the NTK base (sigma = 1)
+    from phasefl.gram import bartlett, scale_bartlett
+    from phasefl.sweep import _width_key
+
+    c1, c2, n = bartlett(50.0, 1, np.random.default_rng([0, _width_key(50.0)]))
+    g = scale_bartlett(c1[0], c2[0], n[0], 1.0, 1.0)
+    # a concrete pair of vectors with exactly these Gram numbers
+    u0 = np.zeros(50)
+    w0 = np.zeros(50)
+    u0[0] = np.sqrt(g.uu)
+    w0[0], w0[1] = g.uw / np.sqrt(g.uu), np.sqrt(g.d2 / g.uu)
+    for k, kappa_mult in enumerate(ds["output_scale"].values):
+        res = classify(Model(50**-0.5 * kappa_mult, 1.0, 1.0), u0, w0)
+        assert LABELS[int(ds["label"][k])] == res.label
+        assert float(ds["ntk_ratio"][k]) == pytest.approx(res.ntk_ratio, rel=1e-9)
+
+
+def test_refined_grid_keeps_the_labels():
+    coarse = sweep(_spec(axes=(parse_range("width", "1:1e6:13"), parse_range("init_scale", "1e-3:1e3:13"))))
+    fine = sweep(_spec(axes=(parse_range("width", "1:1e6:25"), parse_range("init_scale", "1e-3:1e3:25"))))
+    sub = fine.isel(width=slice(None, None, 2), init_scale=slice(None, None, 2))
+    np.testing.assert_allclose(sub["width"], coarse["width"], rtol=1e-12)
+    away = (coarse["margin"].values > 1e-6) & (sub["margin"].values > 1e-6)
+    assert away.mean() > 0.9
+    np.testing.assert_array_equal(sub["label"].values[away], coarse["label"].values[away])
+
+
+def test_kernel_distance_vanishes_in_the_kernel_regime_and_not_otherwise():
+    from phasefl import sample_gram
+
+    d = np.geomspace(1e2, 1e8, 7)[:, None]
+    g = sample_gram(d, 1.0, 1.0, size=(7, 32), seed=3)
+    ntk = np.median(baseline_distance_batch(d**-0.5, 1.0, 1.0, 1.0, 1.0, *g), axis=1)
+    mf = baseline_distance_batch(1.0 / d, 1.0, 1.0, 1.0, 1.0, *g)
+    small = baseline_distance_batch(d**-0.5, 1.0, 1.0, 1.0, 1.0, *sample_gram(d, 1e-3, 1e-3, size=(7, 32), seed=3))
+    # NTK parametrization: the NTK changes by ~1/d (spec E.3), and so does the distance
+    slope = np.polyfit(np.log(d[:, 0]), np.log(ntk), 1)[0]
+    assert -1.3 < slope < -0.7 and ntk[-1] < 1e-6
+    assert np.all(mf > 0.02)  # Theta(1): mean field learns features at every width
+    assert np.all(small > 0.5)  # small init: F_kernel lags far behind F (distance 0.9 to 1 here)
+
+
+def test_kernel_distance_against_dense_sampling():
+    """The sampled maximum is close to a maximum over a dense time grid."""
+    rng = np.random.default_rng(4)
+    u0, w0 = rng.normal(size=30), rng.normal(size=30)
+    model = Model(1 / 30, 1.0, 1.0)
+    t = np.geomspace(1e-3, 1e4, 20000)
+    from phasefl import gram, kernel_baseline
+
+    dense = np.max(np.abs(solve(model, u0, w0, t).F - kernel_baseline(model, u0, w0, t))) / abs(
+        1 - solve(model, u0, w0, [0]).F[0]
+    )
+    g = gram(u0, w0)
+    sampled = baseline_distance_batch(1 / 30, 1.0, 1.0, 1.0, 1.0, *g)
+    assert sampled == pytest.approx(dense, rel=2e-3)
+
+
+@pytest.mark.parametrize(
+    "name, text, match",
+    [
+        ("width", "1:1e6", "START:STOP:N"),
+        ("width", "a:b:3", "START:STOP:N"),
+        ("width", "1:10:0", "empty"),
+        ("width", "-5:10:4", "START, STOP > 0"),
+        ("width", "0.5", "width"),
+        ("init_scale", "0:1:5:lin", "init-scale"),
+        ("init_scale", "1:10:5:cubic", "spacing"),
+        ("target", "nan", "target"),
+    ],
+)
+def test_bad_ranges(name, text, match):
+    with pytest.raises(ValueError, match=match):
+        parse_range(name, text)
+
+
+def test_bad_spec():
+    with pytest.raises(ValueError, match="param"):
+        _spec(param="sp")
+    with pytest.raises(ValueError, match="seeds"):
+        _spec(seeds=0)
+    with pytest.raises(ValueError, match="axes"):
+        SweepSpec(axes=(), fixed={})
+    assert isinstance(parse_range("target", "-1:1:5"), Axis) and parse_range("target", "-1:1:5").spacing == "linear"
