@@ -13,3 +13,7 @@ lint:
 
 typecheck:
 	$(PYTHON) -m mypy phasefl --ignore-missing-imports
+
+.PHONY: bench
+bench:
+	$(PYTHON) bench/bench_diagram.py

@@ -4,6 +4,7 @@ The network f(x) = kappa sum_i u_i w_i x on one-dimensional data, trained by gra
 with layer-wise learning rates, solved exactly (spec: shared/spec/model.md).
 """
 
+from .asymptotics import phase_exponents
 from .baseline import kernel_baseline, kernel_baseline_batch
 from .gram import Gram, gram, sample_gram
 from .params import Model
@@ -28,8 +29,10 @@ __all__ = [
     "gram",
     "kernel_baseline",
     "kernel_baseline_batch",
+    "phase_exponents",
     "sample_gram",
     "simulate",
     "solve",
     "solve_batch",
 ]
+

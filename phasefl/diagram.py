@@ -34,6 +34,8 @@ EXPONENT_DEFAULTS = {
     "c_w": "-2:2:201",
 }
 
+DEFAULT_SEEDS = 8
+
 EXAMPLES = """\
 examples:
   python -m phasefl.diagram --axis width,init_scale
@@ -101,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default {EXPONENT_DEFAULTS[name]}), else a fixed value (default: the --param base)",
         )
     p.add_argument("--asymptotic", action="store_true", help="draw the width -> infinity exponent plane instead")
-    p.add_argument("--seeds", type=int, default=1, help="random initializations per cell (default 1)")
+    p.add_argument("--seeds", type=int, default=None, help=f"random initializations per cell (default {DEFAULT_SEEDS})")
     p.add_argument("--seed", type=int, default=0, help="base seed of the initializations (default 0)")
     p.add_argument("--time", type=float, default=None, help="also evaluate at this finite time t (units of 1/E[x^2])")
     p.add_argument(
@@ -159,7 +161,7 @@ def _finite_width(args):
         tuple(axes),
         fixed,
         args.param or "ntk",
-        args.seeds,
+        DEFAULT_SEEDS if args.seeds is None else args.seeds,
         args.seed,
         args.time,
         args.kernel_threshold,
@@ -194,7 +196,7 @@ def _asymptotic(args):
     for name in AXES:
         if getattr(args, name) is not None:
             raise UsageError(f"--{name.replace('_', '-')} applies to finite-width diagrams, not --asymptotic")
-    if args.seeds != 1 or args.time is not None:
+    if args.seeds is not None or args.time is not None:
         raise UsageError("--seeds and --time apply to finite-width diagrams, not --asymptotic")
     param = args.param or "mean-field"
     base = dict(zip(EXPONENT_NAMES, PARAMETRIZATIONS[param]))
