@@ -14,6 +14,9 @@ lint:
 typecheck:
 	$(PYTHON) -m mypy phasefl --ignore-missing-imports
 
-.PHONY: bench
+.PHONY: bench figures derivations
 bench:
-	$(PYTHON) bench/bench_diagram.py
+	$(PYTHON) bench/run.py
+
+figures:
+	$(MAKE) -C figures PYTHON=$(PYTHON)
