@@ -10,7 +10,6 @@ from .gram import Gram, gram, sample_gram
 from .params import Model
 from .regimes import LABELS, Classification, classify, classify_batch
 from .results import OBSERVABLES, State, Trajectory
-from .simulate import simulate
 from .solve import final_batch, solve, solve_batch
 
 __version__ = "0.1.0"
@@ -36,3 +35,11 @@ __all__ = [
     "solve_batch",
 ]
 
+
+def __getattr__(name):
+    # The reference simulator pulls in scipy.integrate; load it on first use to keep start-up fast.
+    if name == "simulate":
+        from .simulation import simulate
+
+        return simulate
+    raise AttributeError(f"module 'phasefl' has no attribute {name!r}")

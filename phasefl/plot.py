@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap, TwoSlopeNorm  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import NullLocator  # noqa: E402
 
 from .regimes import LABELS  # noqa: E402
 
@@ -52,13 +53,20 @@ def _axis_label(ds: xr.Dataset, name: str) -> str:
     return f"{attrs.get('long_name', name)}" + (f" [{units}]" if units and units != "1" else "")
 
 
+def _log_axis(ax, which: str, values: np.ndarray) -> None:
+    """Log scale; minor ticks only on short ranges (on long ones they are clutter, and slow to draw)."""
+    getattr(ax, f"set_{which}scale")("log")
+    if np.log10(values.max() / values.min()) > 3:
+        getattr(ax, f"{which}axis").set_minor_locator(NullLocator())
+
+
 def _setup_axes(ax, ds: xr.Dataset, xname: str, yname: str | None) -> None:
     if ds[xname].attrs.get("spacing") == "log":
-        ax.set_xscale("log")
+        _log_axis(ax, "x", ds[xname].values)
     ax.set_xlabel(_axis_label(ds, xname))
     if yname is not None:
         if ds[yname].attrs.get("spacing") == "log":
-            ax.set_yscale("log")
+            _log_axis(ax, "y", ds[yname].values)
         ax.set_ylabel(_axis_label(ds, yname))
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from phasefl.params import Model
 from phasefl.results import OBSERVABLES, State, Trajectory
-from phasefl.simulate import _angle, _Flow, _unit, simulate
+from phasefl.simulation import _angle, _Flow, _unit, simulate
 
 
 def _k0(model, u0, w0):
