@@ -167,7 +167,7 @@ def _finite_width(args):
         args.kernel_threshold,
         args.zeta_threshold,
     )
-    total = int(np.prod(spec.shape)) * spec.seeds
+    total = int(np.prod(spec.shape))
     with _Progress(total, args.quiet) as bar:
         ds = sweep(spec, progress=bar.update)
     ds.attrs["command"] = "python -m phasefl.diagram " + " ".join(sys.argv[1:] if args.argv is None else args.argv)

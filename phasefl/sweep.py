@@ -243,22 +243,76 @@ VARIABLES = {  # name -> (long_name, units)
 }
 
 
-def sweep(spec: SweepSpec, progress: Callable[[int], None] | None = None, chunk: int = 1 << 16) -> xr.Dataset:
-    """Run a sweep: exact labels, order parameters and kernel-baseline distance on every cell.
+def chunk_shape(shape: tuple[int, ...], block_cells: int) -> tuple[int, ...]:
+    """Block shape of at most ``block_cells`` cells, filling the last axes first."""
+    out, budget = [], max(1, block_cells)
+    for n in reversed(shape):
+        c = max(1, min(n, budget))
+        out.append(c)
+        budget = max(1, budget // c)
+    return tuple(reversed(out))
 
-    ``progress(k)`` is called after each chunk with the number of samples just done.
+
+def blocks(shape: tuple[int, ...], chunks: tuple[int, ...]) -> list[tuple[slice, ...]]:
+    """The grid's blocks in C order, as tuples of slices."""
+    counts = [-(-n // c) for n, c in zip(shape, chunks)]
+    return [
+        tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, chunks, shape))
+        for index in np.ndindex(*counts)
+    ]
+
+
+def sub_spec(spec: SweepSpec, block: tuple[slice, ...]) -> SweepSpec:
+    """The same sweep restricted to one block of its grid."""
+    axes = tuple(Axis(a.name, a.values[sl], a.spacing) for a, sl in zip(spec.axes, block))
+    return SweepSpec(
+        axes, spec.fixed, spec.param, spec.seeds, spec.seed, spec.time, spec.kernel_threshold, spec.zeta_threshold
+    )
+
+
+def evaluate_block(spec: SweepSpec, block: tuple[slice, ...]) -> dict[str, np.ndarray]:
+    """Every per-cell output of one block (reduced over seeds), as arrays of the block's shape.
+
+    A cell's result depends only on its own hyperparameters and its width's draws, so any
+    split of the grid into blocks gives the same numbers, bit for bit.
     """
-    cells = cell_parameters(spec)
-    inputs = sample_cells(spec, cells)
-    total = inputs.shape[1]
-    parts: dict[str, list[np.ndarray]] = {}
-    for start in range(0, total, chunk):
-        for key, value in _evaluate(inputs[:, start : start + chunk], spec).items():
-            parts.setdefault(key, []).append(value)
+    sub = sub_spec(spec, block)
+    cells = cell_parameters(sub)
+    per_sample = {k: v.reshape((spec.seeds,) + sub.shape) for k, v in _evaluate(sample_cells(sub, cells), spec).items()}
+    out = {}
+    out["label"], out["label_fraction"] = _mode(per_sample.pop("label"))
+    if "label_at_time" in per_sample:
+        out["label_at_time"] = _mode(per_sample.pop("label_at_time"))[0]
+    out.update({name: np.median(values, axis=0) for name, values in per_sample.items()})
+    out.update({f"cell_{name}": cells[name] for name in CELL_VARIABLES})
+    return out
+
+
+CELL_VARIABLES = ("output_scale", "init_scale_u", "init_scale_w", "lr_u", "lr_w")
+
+
+def default_block_cells(spec: SweepSpec) -> int:
+    """Cells per block: about 65536 samples (cells x seeds), a few MB of work arrays."""
+    return max(64, (1 << 16) // spec.seeds)
+
+
+def sweep(spec: SweepSpec, progress: Callable[[int], None] | None = None, block_cells: int | None = None) -> xr.Dataset:
+    """Run a sweep in this process: exact labels, order parameters and kernel-baseline distance.
+
+    The grid is evaluated in blocks of at most ``block_cells`` cells (default: about 65536
+    samples per block); ``progress(k)`` is called after each block with its number of cells.
+    """
+    results: dict[str, np.ndarray] = {}
+    block_cells = default_block_cells(spec) if block_cells is None else block_cells
+    for block in blocks(spec.shape, chunk_shape(spec.shape, block_cells)):
+        for name, value in evaluate_block(spec, block).items():
+            if name not in results:
+                lead = value.shape[: value.ndim - len(spec.shape)]
+                results[name] = np.empty(lead + spec.shape, dtype=value.dtype)
+            results[name][(Ellipsis,) + block] = value
         if progress is not None:
-            progress(min(chunk, total - start))
-    per_sample = {k: np.concatenate(v).reshape((spec.seeds,) + spec.shape) for k, v in parts.items()}
-    return _dataset(spec, cells, per_sample)
+            progress(int(np.prod([sl.stop - sl.start for sl in block])))
+    return _dataset(spec, results)
 
 
 def _mode(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -267,8 +321,18 @@ def _mode(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.argmax(fractions, axis=0).astype(np.int8), fractions
 
 
-def _dataset(spec: SweepSpec, cells: dict[str, np.ndarray], per_sample: dict[str, np.ndarray]) -> xr.Dataset:
+def _dataset(spec: SweepSpec, results: dict[str, np.ndarray]) -> xr.Dataset:
     dims = tuple(a.name for a in spec.axes)
+    data = {name: ((("regime",) if name == "label_fraction" else ()) + dims, value) for name, value in results.items()}
+    ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()}, coords=coordinates(spec))
+    ds.attrs.update(dataset_attrs(spec))
+    for name in ds.data_vars:
+        ds[name].attrs.update(variable_attrs(name))
+    return ds
+
+
+def coordinates(spec: SweepSpec) -> dict:
+    """Coordinate variables (name -> (dim, values, attrs)) of a sweep's dataset."""
     coords = {
         a.name: (
             a.name,
@@ -278,24 +342,19 @@ def _dataset(spec: SweepSpec, cells: dict[str, np.ndarray], per_sample: dict[str
         for a in spec.axes
     }
     coords["regime"] = ("regime", np.array(LABELS), {"long_name": "regime"})
-    data = {}
-    label, fractions = _mode(per_sample.pop("label"))
-    data["label"] = (dims, label)
-    data["label_fraction"] = (("regime",) + dims, fractions)
-    if "label_at_time" in per_sample:
-        data["label_at_time"] = (dims, _mode(per_sample.pop("label_at_time"))[0])
-    for name, values in per_sample.items():
-        data[name] = (dims, np.median(values, axis=0))
-    for name in ("output_scale", "init_scale_u", "init_scale_w", "lr_u", "lr_w"):
-        data[f"cell_{name}"] = (dims, cells[name])
-    ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()}, coords=coords)
-    for name in ds.data_vars:
-        long_name, units = VARIABLES.get(name, (f"{name[5:]} of the cell (kappa, sigma or eta)", "1"))
-        ds[name].attrs.update(long_name=long_name, units=units)
-    for name in ("label", "label_at_time"):
-        if name in ds:
-            ds[name].attrs.update(flag_values=np.arange(len(LABELS), dtype=np.int8), flag_meanings=" ".join(LABELS))
-    ds.attrs.update(
+    return coords
+
+
+def variable_attrs(name: str) -> dict:
+    long_name, units = VARIABLES.get(name, (f"{name[5:]} of the cell (kappa, sigma or eta)", "1"))
+    attrs = {"long_name": long_name, "units": units}
+    if name in ("label", "label_at_time"):
+        attrs.update(flag_values=np.arange(len(LABELS), dtype=np.int8), flag_meanings=" ".join(LABELS))
+    return attrs
+
+
+def dataset_attrs(spec: SweepSpec) -> dict:
+    attrs = dict(
         title="phasefl phase diagram",
         phasefl_version=__version__,
         parametrization=spec.param,
@@ -307,8 +366,8 @@ def _dataset(spec: SweepSpec, cells: dict[str, np.ndarray], per_sample: dict[str
         model="f(x) = kappa sum_i u_i w_i x, gradient flow, MSE, E[x^2] = 1 (spec: shared/spec/model.md)",
     )
     if spec.time is not None:
-        ds.attrs["time"] = spec.time
-    return ds
+        attrs["time"] = spec.time
+    return attrs
 
 
 def typical_boundaries(spec: SweepSpec, points: int = 200) -> xr.Dataset:
