@@ -43,6 +43,8 @@ examples:
   python -m phasefl.diagram --axis init_scale --init-scale 1e-4:1e4:200 --seeds 16 --time 10
   python -m phasefl.diagram --axis width,target --target -2:2:81:lin
   python -m phasefl.diagram --asymptotic --axis alpha,b_u --param ntk
+  python -m phasefl.diagram --axis width,init_scale --width 1:1e8:4000 --init-scale 1e-4:1e4:4000 \
+      --scheduler local:2 --out big.zarr          (then --resume if interrupted)
 
 ranges are START:STOP:N, log-spaced (positive quantities) or linear (target, exponents);
 write --target=-2:2:81 (with "=") when a range starts with a minus sign;
@@ -118,8 +120,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=ZETA_THRESHOLD,
         help=f"imbalance fraction zeta at or above this is rescaling (default {ZETA_THRESHOLD})",
     )
-    p.add_argument("--out", default=None, help="output folder (default: diagram-AXIS1-AXIS2 in the current folder)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: diagram-AXIS1-AXIS2 in the current folder); a name ending in .zarr "
+        "streams the sweep into a chunked zarr store instead (no figures; any grid size)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument(
+        "--scheduler",
+        default="embedded",
+        help="where the sweep runs: embedded (this process, default), local:N (a Dask LocalCluster with N "
+        "worker processes) or tcp://HOST:PORT (an existing Dask cluster); needs phasefl[distributed]",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted sweep into --out RUN.zarr: only missing chunks are computed",
+    )
+    p.add_argument(
+        "--chunk-cells",
+        type=int,
+        default=None,
+        help="grid cells per chunk: one task and one zarr chunk (default: about 65536 / seeds)",
+    )
     p.add_argument("--version", action="version", version=f"phasefl {__version__}")
     return p
 
@@ -136,8 +160,26 @@ def _axes(text: str, allowed) -> list[str]:
     return names
 
 
-def _finite_width(args):
-    from .sweep import AXES, Axis, SweepSpec, parse_range, sweep, typical_boundaries
+def _command(args) -> str:
+    return "python -m phasefl.diagram " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+
+
+def _run_store(args, spec, store: Path, resume: bool) -> None:
+    """Compute a sweep into a zarr store with the requested scheduler, with chunk progress."""
+    from . import scaleout
+
+    everything, todo = scaleout.open_store(store, spec, resume, args.chunk_cells)
+    log = (lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
+    if resume:
+        log(
+            f"resume: {len(everything) - len(todo)} of {len(everything)} chunks already complete; computing {len(todo)}"
+        )
+    with _Progress(len(todo), args.quiet) as bar:
+        scaleout.execute(spec, store, todo, args.scheduler, progress=bar.update, log=log)
+
+
+def _sweep_spec(args):
+    from .sweep import AXES, Axis, SweepSpec, parse_range
 
     names = _axes(args.axis, AXES)
     for name in EXPONENT_NAMES:
@@ -157,7 +199,7 @@ def _finite_width(args):
                 raise UsageError(f"--{name.replace('_', '-')} is not an axis: give one number, got {text!r}")
             fixed[name] = parsed
     axes.sort(key=lambda a: names.index(a.name))
-    spec = SweepSpec(
+    return SweepSpec(
         tuple(axes),
         fixed,
         args.param or "ntk",
@@ -167,10 +209,29 @@ def _finite_width(args):
         args.kernel_threshold,
         args.zeta_threshold,
     )
-    total = int(np.prod(spec.shape))
-    with _Progress(total, args.quiet) as bar:
-        ds = sweep(spec, progress=bar.update)
-    ds.attrs["command"] = "python -m phasefl.diagram " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+
+
+def _finite_width(args):
+    from . import scaleout
+    from .sweep import blocks, chunk_shape, default_block_cells, sweep, typical_boundaries
+
+    spec = _sweep_spec(args)
+    if args.chunk_cells is not None and args.chunk_cells < 1:
+        raise UsageError(f"--chunk-cells must be >= 1, got {args.chunk_cells}")
+    names = [a.name for a in spec.axes]
+    fixed = spec.fixed
+    if args.scheduler == "embedded":
+        block_cells = args.chunk_cells or default_block_cells(spec)
+        with _Progress(len(blocks(spec.shape, chunk_shape(spec.shape, block_cells))), args.quiet) as bar:
+            ds = sweep(spec, progress=bar.update, block_cells=block_cells)
+    else:  # a Dask cluster computes the blocks into a temporary store next to the output
+        store = Path(tempfile.mkdtemp(prefix=".phasefl-run-", dir=Path(args.out or ".").parent)) / "run.zarr"
+        try:
+            _run_store(args, spec, store, resume=False)
+            ds = scaleout.open_result(store).load()
+        finally:
+            shutil.rmtree(store.parent, ignore_errors=True)
+    ds.attrs["command"] = _command(args)
     fixed_text = ", ".join(f"{k} = {v:g}" for k, v in fixed.items() if k not in ("width", "target"))
     width_text = "" if "width" in names else f"width d = {fixed.get('width', 1000):g}, "
     title = (
@@ -179,7 +240,7 @@ def _finite_width(args):
     )
     from .plot import plot_diagram
 
-    boundaries = typical_boundaries(spec) if len(axes) == 2 else None
+    boundaries = typical_boundaries(spec) if len(spec.axes) == 2 else None
     fig = plot_diagram(ds, boundaries, title)
     labels = ds["label"].values
     summary = [f"{name:<13}{int((labels == k).sum()):>8} cells" for k, name in enumerate(LABELS)]
@@ -307,28 +368,58 @@ def _linear_range(name: str, text: str) -> np.ndarray:
 
 
 class _Progress:
-    """tqdm progress bar on stderr, shown only for runs longer than about a second."""
+    """Progress bar on stderr (chunks done / total, cells per second), shown for runs over a second."""
 
-    def __init__(self, total: int, quiet: bool):
-        self.total, self.quiet = total, quiet
+    def __init__(self, chunks: int, quiet: bool):
+        self.chunks, self.quiet, self.cells = chunks, quiet, 0
 
     def __enter__(self):
         from tqdm import tqdm
 
         self.bar = tqdm(
-            total=self.total,
-            unit="cell",
+            total=self.chunks,
+            unit="chunk",
             file=sys.stderr,
             disable=self.quiet,
             delay=1.0,
             desc="phase diagram",
             leave=False,
         )
-        return self.bar
+        self.started = time.perf_counter()
+        return self
+
+    def update(self, cells: int) -> None:
+        self.cells += cells
+        self.bar.update(1)
+        rate = self.cells / max(time.perf_counter() - self.started, 1e-9)
+        self.bar.set_postfix_str(f"{rate:,.0f} cells/s", refresh=False)
 
     def __exit__(self, *exc):
         self.bar.close()
         return False
+
+
+def _to_store(args) -> tuple[list[str], list[Path]]:
+    """Stream a finite-width sweep into a chunked zarr store (any grid size; memory bounded by a chunk)."""
+    import zarr
+
+    from . import scaleout
+
+    spec = _sweep_spec(args)
+    if args.chunk_cells is not None and args.chunk_cells < 1:
+        raise UsageError(f"--chunk-cells must be >= 1, got {args.chunk_cells}")
+    store = Path(args.out)
+    _run_store(args, spec, store, resume=args.resume)
+    group = zarr.open_group(str(store), mode="r+", zarr_format=2)
+    group.attrs["command"] = _command(args)
+    scaleout.consolidate(store)
+    label = group["label"]
+    counts = np.zeros(len(LABELS), dtype=np.int64)
+    for start in range(0, label.shape[0], max(1, label.chunks[0])):  # chunk by chunk: bounded memory
+        counts += np.bincount(label[start : start + label.chunks[0]].ravel(), minlength=len(LABELS))[: len(LABELS)]
+    summary = [f"{name:<13}{int(counts[k]):>12} cells" for k, name in enumerate(LABELS)]
+    summary.append(f"open with: xarray.open_zarr({str(store)!r})")
+    return summary, [store]
 
 
 def _write_outputs(ds, fig, out: Path) -> list[Path]:
@@ -359,17 +450,27 @@ def main(argv: list[str] | None = None) -> int:
         args.argv = argv
         if args.axis is None:
             args.axis = "c_w,alpha" if args.asymptotic else "width,init_scale"
-        if args.asymptotic:
-            ds, fig, summary = _asymptotic(args)
+        if args.resume and not (args.out or "").endswith(".zarr"):
+            raise UsageError("--resume continues a zarr store: give --out RUN.zarr")
+        if args.asymptotic and (args.scheduler != "embedded" or (args.out or "").endswith(".zarr")):
+            raise UsageError("--scheduler and .zarr output apply to finite-width sweeps, not --asymptotic")
+        if args.out and args.out.endswith(".zarr"):
+            summary, paths = _to_store(args)
         else:
-            ds, fig, summary = _finite_width(args)
-        out = Path(args.out) if args.out else Path("diagram-" + "-".join(_axes(args.axis, list(ds.dims))))
-        paths = _write_outputs(ds, fig, out)
+            if args.asymptotic:
+                ds, fig, summary = _asymptotic(args)
+            else:
+                ds, fig, summary = _finite_width(args)
+            out = Path(args.out) if args.out else Path("diagram-" + "-".join(_axes(args.axis, list(ds.dims))))
+            paths = _write_outputs(ds, fig, out)
     except (UsageError, ValueError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted; nothing written", file=sys.stderr)
+        if args.out and args.out.endswith(".zarr"):
+            print(f"{prog}: interrupted; completed chunks are kept in {args.out}: rerun with --resume", file=sys.stderr)
+        else:
+            print(f"{prog}: interrupted; nothing written", file=sys.stderr)
         return 130
     if not args.quiet:
         print("\n".join(summary))

@@ -1,0 +1,135 @@
+"""Scale-out: zarr stores, resume, and Dask clusters with real worker processes on loopback."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from phasefl import scaleout
+from phasefl.sweep import SweepSpec, parse_range, sweep
+
+dask_distributed = pytest.importorskip("dask.distributed", reason="scale-out tests need phasefl[distributed]")
+
+
+def _spec(n=24, seeds=4):
+    axes = (parse_range("width", f"1:1e6:{n}"), parse_range("init_scale", f"1e-3:1e3:{n}"))
+    return SweepSpec(axes=axes, fixed={}, seeds=seeds, time=2.0)
+
+
+def _assert_identical(store_path, reference: xr.Dataset):
+    ds = scaleout.open_result(store_path).load()
+    for name in reference.data_vars:
+        np.testing.assert_array_equal(ds[name].values, reference[name].values, err_msg=name)
+    for name in reference.coords:
+        np.testing.assert_array_equal(ds[name].values, reference[name].values, err_msg=name)
+    assert ds.attrs["spec"] == reference.attrs["spec"]
+
+
+def test_store_equals_in_memory_sweep_bit_for_bit(tmp_path):
+    spec = _spec()
+    scaleout.run(spec, tmp_path / "a.zarr", block_cells=50, log=lambda _: None)
+    _assert_identical(tmp_path / "a.zarr", sweep(spec))
+    assert len(list((tmp_path / "a.zarr" / scaleout.MANIFEST / "done").iterdir())) == len(
+        scaleout.blocks(spec.shape, scaleout.chunk_shape(spec.shape, 50))
+    )
+
+
+def test_resume_refuses_a_different_specification(tmp_path):
+    scaleout.run(_spec(), tmp_path / "a.zarr", log=lambda _: None)
+    with pytest.raises(scaleout.ScaleOutError, match="already exists"):
+        scaleout.run(_spec(), tmp_path / "a.zarr", log=lambda _: None)
+    with pytest.raises(scaleout.ScaleOutError, match="different sweep"):
+        scaleout.run(_spec(seeds=5), tmp_path / "a.zarr", resume=True, log=lambda _: None)
+
+
+def test_local_cluster_with_two_workers_equals_embedded(tmp_path):
+    spec = _spec()
+    lines = []
+    scaleout.run(spec, tmp_path / "d.zarr", scheduler="local:2", block_cells=100, log=lines.append)
+    _assert_identical(tmp_path / "d.zarr", sweep(spec))
+    assert lines and "computed" in lines[-1]
+
+
+def test_killing_a_worker_mid_sweep_loses_nothing(tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    spec = _spec(n=40, seeds=8)
+    store = tmp_path / "k.zarr"
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    try:
+        pids = list(client.run(os.getpid).values())
+        errors = []
+
+        def run():
+            try:
+                scaleout.run(spec, store, scheduler=cluster.scheduler_address, block_cells=20, log=lambda _: None)
+            except Exception as err:  # surfaced below
+                errors.append(err)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        done = store / scaleout.MANIFEST / "done"
+        deadline = time.time() + 120
+        while time.time() < deadline and not (done.exists() and len(list(done.iterdir())) >= 5):
+            time.sleep(0.05)
+        total = len(scaleout.blocks(spec.shape, scaleout.chunk_shape(spec.shape, 20)))
+        finished_before = len(list(done.iterdir()))
+        assert finished_before < total, "the sweep finished before a worker could be killed; make it longer"
+        os.kill(pids[0], signal.SIGKILL)
+        thread.join(timeout=300)
+        assert not thread.is_alive() and not errors, errors
+    finally:
+        client.close()
+        cluster.close()
+    _assert_identical(store, sweep(spec))
+
+
+def test_sigint_then_resume_recomputes_only_missing_chunks(tmp_path):
+    store = tmp_path / "r.zarr"
+    argv = [
+        sys.executable,
+        "-m",
+        "phasefl.diagram",
+        "--axis",
+        "width,init_scale",
+        "--width",
+        "1:1e6:60",
+        "--init-scale",
+        "1e-3:1e3:60",
+        "--seeds",
+        "8",
+        "--chunk-cells",
+        "30",
+        "--out",
+        str(store),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = store / scaleout.MANIFEST / "done"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (done.exists() and len(list(done.iterdir())) >= 10):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "--resume" in err and "Traceback" not in err
+    completed = len(list(done.iterdir()))
+    total = 120  # 60 x 60 cells in chunks of 30
+    assert 10 <= completed < total
+
+    loud = [a for a in argv if a != "--quiet"]
+    resumed = subprocess.run(loud + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resume: {completed} of {total} chunks already complete; computing {total - completed}" in resumed.stderr
+
+    spec = SweepSpec(
+        axes=(parse_range("width", "1:1e6:60"), parse_range("init_scale", "1e-3:1e3:60")), fixed={}, seeds=8
+    )
+    _assert_identical(store, sweep(spec))
