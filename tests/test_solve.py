@@ -186,3 +186,19 @@ def test_bad_input_raises_value_error_naming_it(call, match):
 def test_model_must_be_a_model():
     with pytest.raises(TypeError, match="Model"):
         solve((1.0, 1.0, 1.0), [1.0], [1.0], [0.0])
+
+
+def test_spec_kinf_is_wrong_for_the_degenerate_collapse():
+    """Spec D.1 says K_inf = sqrt(Kc^2 + g^2 m^2) and F -> m. With Kc = 0 (u0 = w0, equal rates) and a
+    target of the opposite sign, K = g|F| vanishes at F = 0: the network collapses to u = w = 0 instead
+    (F -> 0, K -> 0, the excess loss stays (a/2) m^2). The simulated network agrees with phasefl, not
+    with the spec's formula."""
+    u0 = np.random.default_rng(12).normal(size=6)
+    model = Model(0.2, 1.0, 1.0, xy_cov=-0.9)
+    exact, sim = solve(model, u0, u0, [0.0]), simulate(model, u0, u0, [0.0, 50.0, 500.0])
+    g = 2 * model.output_scale * np.sqrt(model.lr_u * model.lr_w)
+    spec_kinf = g * abs(model.target)  # sqrt(0 + g^2 m^2)
+    assert exact.final.F == 0 and exact.final.ntk == 0
+    assert abs(sim.final.F) < 1e-10 and sim.final.ntk < 1e-10 * spec_kinf
+    assert sim.F[-1] > 0  # never crosses zero, never approaches m < 0
+    assert classify(model, u0, u0).ntk_ratio == 0
