@@ -29,14 +29,20 @@ N_ORDER = len(ORDER_PARAMETERS)
 N_EXPONENTS = len(EXPONENTS)
 
 
+@numba.njit(cache=True)
+def _constants(inputs, i):
+    """Cell constants of column i of the (9, n) input array."""
+    return cell_constants(
+        inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
+        inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
+    )  # fmt: skip
+
+
 @numba.njit(parallel=True, cache=True)
 def _trajectories(inputs, times, out):
     n = inputs.shape[1]
     for i in numba.prange(n):
-        c = cell_constants(
-            inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
-            inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
-        )  # fmt: skip
+        c = _constants(inputs, i)
         for j in range(times.shape[0]):
             obs = observables_at(times[j], c)
             for k in range(N_OBS):
@@ -46,10 +52,7 @@ def _trajectories(inputs, times, out):
 @numba.njit(parallel=True, cache=True)
 def _finals(inputs, out):
     for i in numba.prange(inputs.shape[1]):
-        c = cell_constants(
-            inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
-            inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
-        )  # fmt: skip
+        c = _constants(inputs, i)
         obs = observables_final(c)
         for k in range(N_OBS):
             out[k, i] = obs[k]
@@ -58,10 +61,7 @@ def _finals(inputs, out):
 @numba.njit(parallel=True, cache=True)
 def _orders(inputs, out):
     for i in numba.prange(inputs.shape[1]):
-        c = cell_constants(
-            inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
-            inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
-        )  # fmt: skip
+        c = _constants(inputs, i)
         par = order_parameters(c)
         for k in range(N_ORDER):
             out[k, i] = par[k]
@@ -91,10 +91,7 @@ def orders(inputs: np.ndarray) -> np.ndarray:
 @numba.njit(parallel=True, cache=True)
 def _baselines(inputs, times, out):
     for i in numba.prange(inputs.shape[1]):
-        c = cell_constants(
-            inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
-            inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
-        )  # fmt: skip
+        c = _constants(inputs, i)
         for j in range(times.shape[0]):
             out[i, j] = kernel_baseline_at(times[j], c)[0]
 
@@ -109,10 +106,7 @@ def baselines(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:
 @numba.njit(parallel=True, cache=True)
 def _at_time(inputs, t, out):
     for i in numba.prange(inputs.shape[1]):
-        c = cell_constants(
-            inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
-            inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
-        )  # fmt: skip
+        c = _constants(inputs, i)
         obs = observables_at(t, c)
         for k in range(N_OBS):
             out[k, i] = obs[k]
@@ -123,9 +117,7 @@ def _baseline_distance(inputs, n_times, out):
     for i in numba.prange(inputs.shape[1]):
         kappa, lr_u, lr_w, a = inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i]
         uu, ww = inputs[5, i], inputs[6, i]
-        c = cell_constants(
-            kappa, lr_u, lr_w, a, inputs[4, i], uu, ww, inputs[7, i], inputs[8, i],
-        )  # fmt: skip
+        c = _constants(inputs, i)
         k0 = kappa * kappa * (lr_u * ww + lr_w * uu)
         kinf = observables_final(c)[1]
         if kinf == 0.0:  # degenerate collapse: F -> 0 on the time scale of the start
