@@ -9,7 +9,7 @@ generate:
 	$(PYTHON) -m phasefl.codegen
 
 lint:
-	$(PYTHON) -m ruff check phasefl tests
+	$(PYTHON) -m ruff check phasefl tests derivations bench figures
 
 typecheck:
 	$(PYTHON) -m mypy phasefl --ignore-missing-imports
@@ -20,3 +20,6 @@ bench:
 
 figures:
 	$(MAKE) -C figures PYTHON=$(PYTHON)
+
+derivations:
+	$(PYTHON) derivations/render.py
