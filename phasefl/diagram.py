@@ -13,7 +13,6 @@ error or an interrupt never leaves a partial file.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import numpy as np
 
 from . import __version__
 from .asymptotics import EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATIONS, exponent_table
+from .cli import Parser, Progress, UsageError, write_outputs
 from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 
 EXPONENT_DEFAULTS = {
@@ -52,19 +52,10 @@ append :lin or :log to choose. A single number fixes a parameter that is not an 
 """
 
 
-class UsageError(Exception):
-    """Bad command-line input: reported in one line with exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit code 2, no usage dump
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from .sweep import AXES
 
-    p = _Parser(
+    p = Parser(
         prog="python -m phasefl.diagram",
         description="Exact feature-learning phase diagram of f(x) = kappa sum_i u_i w_i x trained by gradient "
         "flow (Xu & Ziyin). Each cell is labelled kernel, alignment, disalignment or rescaling from the exact "
@@ -174,7 +165,7 @@ def _run_store(args, spec, store: Path, resume: bool) -> None:
         log(
             f"resume: {len(everything) - len(todo)} of {len(everything)} chunks already complete; computing {len(todo)}"
         )
-    with _Progress(len(todo), args.quiet) as bar:
+    with Progress(len(todo), args.quiet) as bar:
         scaleout.execute(spec, store, todo, args.scheduler, progress=bar.update, log=log)
 
 
@@ -222,7 +213,7 @@ def _finite_width(args):
     fixed = spec.fixed
     if args.scheduler == "embedded":
         block_cells = args.chunk_cells or default_block_cells(spec)
-        with _Progress(len(blocks(spec.shape, chunk_shape(spec.shape, block_cells))), args.quiet) as bar:
+        with Progress(len(blocks(spec.shape, chunk_shape(spec.shape, block_cells))), args.quiet) as bar:
             ds = sweep(spec, progress=bar.update, block_cells=block_cells)
     else:  # a Dask cluster computes the blocks into a temporary store next to the output
         store = Path(tempfile.mkdtemp(prefix=".phasefl-run-", dir=Path(args.out or ".").parent)) / "run.zarr"
@@ -367,38 +358,6 @@ def _linear_range(name: str, text: str) -> np.ndarray:
     return np.linspace(start, stop, n)
 
 
-class _Progress:
-    """Progress bar on stderr (chunks done / total, cells per second), shown for runs over a second."""
-
-    def __init__(self, chunks: int, quiet: bool):
-        self.chunks, self.quiet, self.cells = chunks, quiet, 0
-
-    def __enter__(self):
-        from tqdm import tqdm
-
-        self.bar = tqdm(
-            total=self.chunks,
-            unit="chunk",
-            file=sys.stderr,
-            disable=self.quiet,
-            delay=1.0,
-            desc="phase diagram",
-            leave=False,
-        )
-        self.started = time.perf_counter()
-        return self
-
-    def update(self, cells: int) -> None:
-        self.cells += cells
-        self.bar.update(1)
-        rate = self.cells / max(time.perf_counter() - self.started, 1e-9)
-        self.bar.set_postfix_str(f"{rate:,.0f} cells/s", refresh=False)
-
-    def __exit__(self, *exc):
-        self.bar.close()
-        return False
-
-
 def _to_store(args) -> tuple[list[str], list[Path]]:
     """Stream a finite-width sweep into a chunked zarr store (any grid size; memory bounded by a chunk)."""
     import zarr
@@ -422,26 +381,6 @@ def _to_store(args) -> tuple[list[str], list[Path]]:
     return summary, [store]
 
 
-def _write_outputs(ds, fig, out: Path) -> list[Path]:
-    """Write diagram.nc/.png/.pdf into a temporary folder, then move them into ``out`` together."""
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".phasefl-", dir=out))
-    try:
-        ds.to_netcdf(tmp / "diagram.nc", engine="scipy")
-        fig.savefig(tmp / "diagram.png", dpi=150)
-        fig.savefig(tmp / "diagram.pdf")
-        plt.close(fig)
-        paths = []
-        for name in ("diagram.nc", "diagram.png", "diagram.pdf"):
-            os.replace(tmp / name, out / name)
-            paths.append(out / name)
-        return paths
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     prog = "python -m phasefl.diagram"
@@ -462,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 ds, fig, summary = _finite_width(args)
             out = Path(args.out) if args.out else Path("diagram-" + "-".join(_axes(args.axis, list(ds.dims))))
-            paths = _write_outputs(ds, fig, out)
+            paths = write_outputs(ds, fig, out)
     except (UsageError, ValueError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
