@@ -39,7 +39,7 @@ class AxisInfo:
 
 
 AXES: dict[str, AxisInfo] = {
-    "width": AxisInfo("width d", "hidden units", "1:1e6:64"),
+    "width": AxisInfo("width d (rounded to whole units)", "hidden units", "1:1e6:64"),
     "init_scale": AxisInfo("init scale (both layers)", "x base sigma", "1e-3:1e3:64"),
     "init_scale_u": AxisInfo("init scale of u", "x base sigma_u", "1e-3:1e3:64"),
     "init_scale_w": AxisInfo("init scale of w", "x base sigma_w", "1e-3:1e3:64"),
@@ -72,7 +72,7 @@ def parse_range(name: str, text: str) -> Axis | float:
         if len(parts) == 1:
             value = float(parts[0])
             _check_value(name, info, np.array([value]))
-            return value
+            return float(np.round(value)) if name == "width" else value
         if len(parts) not in (3, 4):
             raise ValueError
         start, stop, n = float(parts[0]), float(parts[1]), parts[2]
@@ -98,6 +98,8 @@ def parse_range(name: str, text: str) -> Axis | float:
     else:
         values = np.linspace(start, stop, n_points)
     _check_value(name, info, values)
+    if name == "width":  # a width counts hidden units: whole numbers, each once
+        values = np.unique(np.round(values))
     return Axis(name, values, spacing)
 
 

