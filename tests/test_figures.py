@@ -29,6 +29,7 @@ FIGURES = {
     "fig_6_kernel_baseline": "kernel_baseline.npz",
     "fig_7_large_init": "large_init.npz",
     "fig_8_verification": "verification.npz",
+    "fig_9_empirical": "empirical.nc",
 }
 DATA_FILES = sorted(set(FIGURES.values()))
 
@@ -100,10 +101,18 @@ def test_every_script_is_built_and_documented():
 def test_makefile_plans_every_figure(tmp_path):
     """`make -n` from an empty data/out plans one run of every data and every figure script."""
     plan = subprocess.run(
-        ["make", "-n", "-C", str(FIGURES_DIR), f"DATA={tmp_path / 'data'}", f"OUT={tmp_path / 'out'}", "PYTHON=python"],
+        [
+            "make",
+            "-n",
+            "-C",
+            str(FIGURES_DIR),
+            f"DATA={tmp_path / 'data'}",
+            f"OUT={tmp_path / 'out'}",
+            f"PYTHON={sys.executable}",
+        ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     for script in list(FIGURES) + ["data_" + f.rsplit(".", 1)[0] for f in DATA_FILES]:
-        assert plan.count(f"python {script}.py") == 1, (script, plan)
+        assert plan.count(f"{sys.executable} {script}.py") == 1, (script, plan)
