@@ -69,7 +69,7 @@ def main(argv=None) -> int:
         width, n_train, probe, grid, n_exact, n_curve = 16, 300, 32, (3, 3), 8, 3
         deep_schedule, curve_schedule = Schedule(horizon=10.0), Schedule(horizon=10.0)
     else:
-        width, n_train, probe, grid, n_exact, n_curve = 256, 1200, 256, (7, 5), 64, 10
+        width, n_train, probe, grid, n_exact, n_curve = 256, 1200, 256, (7, 5), 64, 7
         deep_schedule, curve_schedule = Schedule(horizon=300.0), Schedule(horizon=1000.0)
     init_range, ratio_range = "1e-2:1e1", "1e-2:1e2"
     data = digits(n_train=n_train, probe_size=probe)
