@@ -189,7 +189,10 @@ def run_gd_torch(grid: Grid, inputs: np.ndarray, ref, pilots: list[float]) -> di
     import torch
     from baselines import gd_torch, torch_batch_steps
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    # one intra-op thread: the tensors are at most 5 x 10^4 elements, too small to gain from a second
+    # thread, and with the second core busy every op waited milliseconds for it (measured: 13 ms per
+    # step instead of 70 us at d = 10^4 while another process ran)
+    torch.set_num_threads(1)
     times = grid.times
     cells = grid.cells()
     n = len(cells)
