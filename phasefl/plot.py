@@ -148,16 +148,20 @@ def _overlay_boundaries(axes, boundaries: xr.Dataset, xname, yname, attrs, legen
     return handles
 
 
-def _plot_1d(ds: xr.Dataset, xname: str, title: str):
-    fig, axes = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True, constrained_layout=True)
-    x = ds[xname].values
-    label = ds["label"].values
-    log = ds[xname].attrs.get("spacing") == "log"
+def regime_bands(axes, x: np.ndarray, label: np.ndarray, log: bool, alpha: float = 1.0) -> None:
+    """Shade each point's interval of a 1-D sweep in its regime's colour (midpoints geometric on log axes)."""
     mid = np.sqrt(x[1:] * x[:-1]) if log else (x[1:] + x[:-1]) / 2
     edges = np.concatenate([[x[0]], mid, [x[-1]]])
     for ax in axes:
         for k in range(x.size):
-            ax.axvspan(edges[k], edges[k + 1], color=REGIME_COLORS[LABELS[label[k]]], lw=0)
+            ax.axvspan(edges[k], edges[k + 1], color=REGIME_COLORS[LABELS[label[k]]], lw=0, alpha=alpha)
+
+
+def _plot_1d(ds: xr.Dataset, xname: str, title: str):
+    fig, axes = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True, constrained_layout=True)
+    x = ds[xname].values
+    label = ds["label"].values
+    regime_bands(axes, x, label, ds[xname].attrs.get("spacing") == "log")
     axes[0].plot(x, ds["ntk_ratio"].values, color="k", lw=2, label=r"$K_\infty/K_0$ (LR-weighted NTK)")
     axes[0].plot(x, ds["ntk_plain_ratio"].values, color="0.35", lw=1.5, ls="--", label="un-weighted NTK ratio")
     if "ntk_ratio_at_time" in ds:

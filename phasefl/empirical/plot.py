@@ -18,7 +18,7 @@ import xarray as xr  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ..plot import _CMAP, _NORM, REGIME_COLORS, _log_axis, _regime_legend  # noqa: E402
+from ..plot import _CMAP, _NORM, _log_axis, _regime_legend, regime_bands  # noqa: E402
 from ..regimes import LABELS  # noqa: E402
 
 AXIS_LABELS = {
@@ -145,12 +145,7 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     fig, axes = plt.subplots(3, 1, figsize=(8.5, 9), sharex=True, constrained_layout=True)
     x = ds[xname].values
     label = ds["label"].values
-    log = ds[xname].attrs.get("spacing") == "log"
-    mid = np.sqrt(x[1:] * x[:-1]) if log else (x[1:] + x[:-1]) / 2
-    edges = np.concatenate([[x[0]], mid, [x[-1]]])
-    for ax in axes:
-        for k in range(x.size):
-            ax.axvspan(edges[k], edges[k + 1], color=REGIME_COLORS[LABELS[label[k]]], lw=0, alpha=0.6)
+    regime_bands(axes, x, label, ds[xname].attrs.get("spacing") == "log", alpha=0.6)
     ax = axes[0]
     ax.plot(x, ds["ntk_ratio"].values, color="k", lw=2, marker="o", label="deep network: tr Θ(T) / tr Θ(0)")
     ax.plot(x, ds["ntk_min_ratio"].values, color="0.35", lw=1.5, ls="--", marker="v", label="its minimum over t")
