@@ -20,6 +20,19 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def parse_axes(text: str, allowed) -> list[str]:
+    """One or two distinct comma-separated axis names out of ``allowed`` (UsageError otherwise)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not 1 <= len(names) <= 2:
+        raise UsageError(f"--axis takes one or two comma-separated names, got {text!r}")
+    for n in names:
+        if n not in allowed:
+            raise UsageError(f"unknown axis {n!r}; choose from {', '.join(allowed)}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--axis names must differ, got {text!r}")
+    return names
+
+
 class Progress:
     """Progress bar on stderr (chunks done / total, cells per second), shown for runs over a second."""
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import __version__
 from .asymptotics import EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATIONS, exponent_table
-from .cli import Parser, Progress, UsageError, write_outputs
+from .cli import Parser, Progress, UsageError, parse_axes, write_outputs
 from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 
 EXPONENT_DEFAULTS = {
@@ -139,18 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _axes(text: str, allowed) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not 1 <= len(names) <= 2:
-        raise UsageError(f"--axis takes one or two comma-separated names, got {text!r}")
-    for n in names:
-        if n not in allowed:
-            raise UsageError(f"unknown axis {n!r}; choose from {', '.join(allowed)}")
-    if len(set(names)) != len(names):
-        raise UsageError(f"--axis names must differ, got {text!r}")
-    return names
-
-
 def _command(args) -> str:
     return "python -m phasefl.diagram " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
 
@@ -172,7 +160,7 @@ def _run_store(args, spec, store: Path, resume: bool) -> None:
 def _sweep_spec(args):
     from .sweep import AXES, Axis, SweepSpec, parse_range
 
-    names = _axes(args.axis, AXES)
+    names = parse_axes(args.axis, AXES)
     for name in EXPONENT_NAMES:
         if getattr(args, name) is not None:
             raise UsageError(f"--{name.replace('_', '-')} is an exponent; it needs --asymptotic")
@@ -244,7 +232,7 @@ def _asymptotic(args):
     from .plot import plot_exponent_plane
     from .sweep import AXES
 
-    names = _axes(args.axis, EXPONENT_NAMES)
+    names = parse_axes(args.axis, EXPONENT_NAMES)
     for name in AXES:
         if getattr(args, name) is not None:
             raise UsageError(f"--{name.replace('_', '-')} applies to finite-width diagrams, not --asymptotic")
@@ -400,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                 ds, fig, summary = _asymptotic(args)
             else:
                 ds, fig, summary = _finite_width(args)
-            out = Path(args.out) if args.out else Path("diagram-" + "-".join(_axes(args.axis, list(ds.dims))))
+            out = Path(args.out) if args.out else Path("diagram-" + "-".join(parse_axes(args.axis, list(ds.dims))))
             paths = write_outputs(ds, fig, out)
     except (UsageError, ValueError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)

@@ -53,6 +53,15 @@ def _axis_label(ds: xr.Dataset, name: str) -> str:
     return f"{attrs.get('long_name', name)}" + (f" [{units}]" if units and units != "1" else "")
 
 
+def ntk_change_norm(log_ratio: np.ndarray) -> TwoSlopeNorm:
+    """Colour norm for log10(K_inf/K0), centred at 0 with asymmetric limits, so that small NTK
+    decreases (disalignment) stay visible beside large increases."""
+    finite = log_ratio[np.isfinite(log_ratio)]
+    lo = min(float(finite.min()) if finite.size else 0.0, -0.05)
+    hi = max(float(finite.max()) if finite.size else 0.0, 0.05)
+    return TwoSlopeNorm(0.0, lo, hi)
+
+
 def _log_axis(ax, which: str, values: np.ndarray) -> None:
     """Log scale; minor ticks only on short ranges (on long ones they are clutter, and slow to draw)."""
     getattr(ax, f"set_{which}scale")("log")
@@ -100,11 +109,7 @@ def plot_diagram(ds: xr.Dataset, boundaries: xr.Dataset | None = None, title: st
 
     ax = axes[1]
     ratio = np.log10(ds["ntk_ratio"].values.T)
-    finite = ratio[np.isfinite(ratio)]
-    # asymmetric limits, so that small NTK decreases (disalignment) stay visible beside large increases
-    lo = min(float(finite.min()) if finite.size else 0.0, -0.05)
-    hi = max(float(finite.max()) if finite.size else 0.0, 0.05)
-    mesh = ax.pcolormesh(x, y, ratio, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, lo, hi), shading="nearest", rasterized=True)
+    mesh = ax.pcolormesh(x, y, ratio, cmap="RdBu_r", norm=ntk_change_norm(ratio), shading="nearest", rasterized=True)
     fig.colorbar(mesh, ax=ax, label=r"$\log_{10} K_\infty/K_0$ (NTK change)")
     _setup_axes(ax, ds, xname, yname)
     ax.set_title("NTK change: grows (red) / shrinks (blue)")

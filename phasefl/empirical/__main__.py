@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import Parser, Progress, UsageError, write_outputs
+from ..cli import Parser, Progress, UsageError, parse_axes, write_outputs
 from ..regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 from .grid import AXES, DEFAULT_RANGES, FIXED_DEFAULTS
 
@@ -117,25 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _axes(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not 1 <= len(names) <= 2:
-        raise UsageError(f"--axis takes one or two comma-separated names, got {text!r}")
-    for n in names:
-        if n not in AXES:
-            raise UsageError(f"unknown axis {n!r}; choose from {', '.join(AXES)}")
-    if len(set(names)) != len(names):
-        raise UsageError(f"--axis names must differ, got {text!r}")
-    return names
-
-
 def spec_from_args(args):
     """The ``EmpiricalSpec`` of a parsed command line (UsageError / ValueError on bad input)."""
     from ..sweep import Axis, parse_range
     from .sweeps import EmpiricalSpec, make_axis
     from .training import Schedule
 
-    names = _axes(args.axis)
+    names = parse_axes(args.axis, AXES)
     axes, fixed = [], {}
     for name in AXES:
         text = getattr(args, name)

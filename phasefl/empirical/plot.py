@@ -15,10 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
-from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ..plot import _CMAP, _NORM, _log_axis, _regime_legend, regime_bands  # noqa: E402
+from ..plot import _CMAP, _NORM, _log_axis, _regime_legend, ntk_change_norm, regime_bands  # noqa: E402
 from ..regimes import LABELS  # noqa: E402
 
 AXIS_LABELS = {
@@ -105,10 +104,7 @@ def plot_empirical(ds: xr.Dataset, title: str = ""):
 
     ax = axes[1]
     ratio = np.log10(ds["ntk_ratio"].values.T)
-    finite = ratio[np.isfinite(ratio)]
-    lo = min(float(finite.min()) if finite.size else 0.0, -0.05)
-    hi = max(float(finite.max()) if finite.size else 0.0, 0.05)
-    mesh = ax.pcolormesh(xe, ye, ratio, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, lo, hi), rasterized=True)
+    mesh = ax.pcolormesh(xe, ye, ratio, cmap="RdBu_r", norm=ntk_change_norm(ratio), rasterized=True)
     fig.colorbar(mesh, ax=ax, label=r"$\log_{10}\ \mathrm{tr}\,\Theta(T) / \mathrm{tr}\,\Theta(0)$")
     _setup(ax, ds, xname, yname)
     ax.set_title("NTK change: grows (red) / shrinks (blue)")
