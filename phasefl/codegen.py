@@ -29,6 +29,9 @@ class _Printer(PythonCodePrinter):
     def _print_DiffOfProducts(self, expr):  # noqa: N802 (SymPy printer hook)
         return f"_diff_of_products({', '.join(self._print(a) for a in expr.args)})"
 
+    def _print_ExpDecay(self, expr):  # noqa: N802
+        return f"_exp_decay({self._print(expr.args[0])})"
+
     def _print_Integer(self, expr):
         return f"{float(expr)!r}"  # keep every variable float64 in numba
 
@@ -50,6 +53,8 @@ def _print(expr) -> str:
 
 def _assignment(target: sp.Symbol, expr: sp.Expr, indent: str) -> list[str]:
     """Lines assigning ``expr`` to ``target``: cse temporaries first, or an if/elif/else block."""
+    if isinstance(target, tuple):  # a pair from one call, e.g. (E, omE) = ExpDecay(z)
+        return [f"{indent}{', '.join(str(s) for s in target)} = {_print(expr)}"]
     if isinstance(expr, sp.Piecewise):
         lines = []
         for i, (branch, cond) in enumerate(expr.args):
@@ -68,8 +73,23 @@ def _assignment(target: sp.Symbol, expr: sp.Expr, indent: str) -> list[str]:
     return lines + [f"{indent}{target} = {_print(reduced)}"]
 
 
-PRELUDE = '''\
-@numba.njit(cache=True, error_model="numpy")
+# Every generated function is inlined into its caller at numba's IR level: the callers are the
+# loops of ``phasefl.kernels``, and only inlined can LLVM hoist a cell's constants out of the time
+# loop and skip the observables a loop does not store (2-3x faster than separate calls).
+JIT = '@numba.njit(cache=True, error_model="numpy", inline="always")'
+
+PRELUDE = f'''\
+{JIT}
+def _exp_decay(z):
+    """(e^-z, 1 - e^-z) with one transcendental; each keeps its relative accuracy for z >= 0."""
+    if z >= 0.6931471805599453:  # e^-z <= 1/2, so 1 - e^-z loses nothing
+        e = math.exp(-z)
+        return e, 1.0 - e
+    om = -math.expm1(-z)
+    return 1.0 - om, om
+
+
+{JIT}
 def _two_product(x, y):
     """x*y = p + e exactly (Dekker, without fma)."""
     p = x * y
@@ -82,7 +102,7 @@ def _two_product(x, y):
     return p, ((xh * yh - p) + xh * yl + xl * yh) + xl * yl
 
 
-@numba.njit(cache=True, error_model="numpy")
+{JIT}
 def _diff_of_products(a, b, c, d):
     """a*b - c*d correctly rounded up to a few ulps, even when the two products nearly cancel."""
     p1, e1 = _two_product(a, b)
@@ -98,7 +118,7 @@ def _kernel(name: str) -> str:
     if unpack:
         args.append("c")
     lines = [
-        '@numba.njit(cache=True, error_model="numpy")',
+        JIT,
         f"def {name}({', '.join(args)}):",
         f'{INDENT}"""{doc}"""',
     ]

@@ -22,6 +22,7 @@ from ._generated.closed_form import (
     observables_at,
     observables_final,
     order_parameters,
+    slope_at,
 )
 
 N_OBS = len(OBSERVABLES)
@@ -29,7 +30,7 @@ N_ORDER = len(ORDER_PARAMETERS)
 N_EXPONENTS = len(EXPONENTS)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _constants(inputs, i):
     """Cell constants of column i of the (9, n) input array."""
     return cell_constants(
@@ -122,7 +123,7 @@ def _baseline_distance(inputs, n_times, out):
         kinf = observables_final(c)[1]
         if kinf == 0.0:  # degenerate collapse: F -> 0 on the time scale of the start
             kinf = k0
-        f0 = observables_at(0.0, c)[0]
+        f0 = slope_at(0.0, c)[0]
         m = inputs[4, i] / a
         # log-spaced times from well before the faster to well after the slower rate
         lo = 0.01 / (a * max(k0, kinf))
@@ -131,7 +132,7 @@ def _baseline_distance(inputs, n_times, out):
         worst = 0.0
         for j in range(n_times):
             t = math.exp(math.log(lo) + j * step)
-            gap = abs(observables_at(t, c)[0] - kernel_baseline_at(t, c)[0])
+            gap = abs(slope_at(t, c)[0] - kernel_baseline_at(t, c)[0])
             worst = max(worst, gap)
         out[i] = worst / abs(m - f0) if m != f0 else 0.0
 

@@ -9,13 +9,24 @@ import math
 
 import numba
 
-CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'alpha', 'beta', 'ratio_m1', 'psi0', 'q', 'P', 'M', 'tau', 'S', 'h_end', 'h_start', 'log_estar', 'cross')
+CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'alpha', 'beta', 'ratio_m1', 'psi0', 'q', 'P', 'M', 'tau', 'S', 'h_end', 'h_start', 'log_estar', 'cross', 'e_star', 'sqrt_alpha', 'sqrt_beta', 'P_alpha', 'P_beta', 'M_alpha', 'M_beta', 'F0_h', 'm_h', 'resid_coef', 'two_tau_S', 'root_u', 'root_w', 'root_d2')
 OBSERVABLES = ('F', 'K', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
 ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w')
 EXPONENTS = ('x', 'rho', 'gamma', 'gamma0', 'phi0', 'k0', 'ntk_change', 'label')
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _exp_decay(z):
+    """(e^-z, 1 - e^-z) with one transcendental; each keeps its relative accuracy for z >= 0."""
+    if z >= 0.6931471805599453:  # e^-z <= 1/2, so 1 - e^-z loses nothing
+        e = math.exp(-z)
+        return e, 1.0 - e
+    om = -math.expm1(-z)
+    return 1.0 - om, om
+
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _two_product(x, y):
     """x*y = p + e exactly (Dekker, without fma)."""
     p = x * y
@@ -29,7 +40,7 @@ def _two_product(x, y):
 
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _diff_of_products(a, b, c, d):
     """a*b - c*d correctly rounded up to a few ulps, even when the two products nearly cancel."""
     p1, e1 = _two_product(a, b)
@@ -38,7 +49,7 @@ def _diff_of_products(a, b, c, d):
 
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     """Cell constants of spec D.1 and of the product form, as one tuple (names in CONSTANTS)."""
     m = xy_cov/x_var
@@ -104,52 +115,68 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
         cross = F0/h_start - m/h_end
     else:
         cross = 0.0
-    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross,)
+    e_star = math.exp(log_estar)
+    sqrt_alpha = math.sqrt(alpha)
+    sqrt_beta = math.sqrt(beta)
+    P_alpha = P*alpha
+    P_beta = P*beta
+    M_alpha = M*alpha
+    M_beta = M*beta
+    F0_h = F0/h_start
+    m_h = m/h_end
+    resid_coef = 2.0*Kinf*S*tau/g
+    two_tau_S = 2.0*S*tau
+    root_u = math.sqrt(lr_u)/math.sqrt(lr_w)
+    root_w = math.sqrt(lr_w)/math.sqrt(lr_u)
+    root_d2 = math.sqrt(d2)
+    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2,)
 
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_at(t, c):
     """Observables at time t: F, ntk, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
-    E = math.exp(-lam*t)
-    omE = -math.expm1(-lam*t)
-    n_plus = E*M*alpha + M*beta + P*alpha*omE
-    n_minus = E*P*beta + M*beta*omE + P*alpha
-    h = (math.sqrt(alpha)*n_minus + math.sqrt(beta)*n_plus)/(n_minus*n_plus)
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
+    E, omE = _exp_decay(lam*t)
+    n_plus = E*M_alpha + M_beta + P_alpha*omE
+    n_minus = E*P_beta + M_beta*omE + P_alpha
+    inv_nn = 1.0/(n_minus*n_plus)
+    h = inv_nn*(n_minus*sqrt_alpha + n_plus*sqrt_beta)
+    inv_Mn = 1.0/(M*n_minus)
     if (kind == 2.0) and (m != 0.0):
         F = E*F0*m/(-F0*omE + m)
     elif (kind == 2.0):
         F = F0/(g*t*x_var*abs(F0) + 1.0)
     elif (kind == 0.0):
-        F = E*F0*h/h_start + h*m*omE/h_end
+        F = h*(E*F0_h + m_h*omE)
     else:
-        F = cross*h*math.exp(log_estar)*math.expm1(-lam*t - log_estar)
+        F = cross*e_star*h*math.expm1(-lam*t - log_estar)
     if (kind == 2.0) and (m != 0.0):
         _resid_0 = -m
         resid = -m*(-F0 - _resid_0)/(-F0*omE - _resid_0)
     elif (kind == 2.0):
         resid = F0/(g*t*x_var*abs(F0) + 1.0)
     else:
-        resid = 2.0*E*Kinf*S*tau/(g*n_minus*n_plus)
+        resid = E*inv_nn*resid_coef
     if (kind == 2.0):
         K = g*abs(F)
     else:
-        K = Kinf*(alpha*n_minus**2 + beta*n_plus**2)/(n_minus*n_plus)
+        K = Kinf*inv_nn*(alpha*n_minus**2 + beta*n_plus**2)
     if (kind == 2.0) and (m != 0.0):
         X2 = (-F0*omE + m)/(E*m)
     elif (kind == 2.0):
         X2 = g*t*x_var*abs(F0) + 1.0
     else:
-        X2 = P*n_plus/(M*n_minus)
+        X2 = P*inv_Mn*n_plus
     if (kind == 2.0) and (m != 0.0):
         X2m1 = omE*(-F0 + m)/(E*m)
     elif (kind == 2.0):
         X2m1 = g*t*x_var*abs(F0)
     else:
-        X2m1 = 2.0*S*omE*tau/(M*n_minus)
-    sinhT = ((1.0/2.0))*X2m1/math.sqrt(X2)
-    coshT = ((1.0/2.0))*(X2 + 1.0)/math.sqrt(X2)
+        X2m1 = inv_Mn*omE*two_tau_S
+    half_root = ((1.0/2.0))/math.sqrt(X2)
+    sinhT = X2m1*half_root
+    coshT = half_root*(X2 + 1.0)
     v = F/kappa
     Kk = K/kappa**2
     if (C >= 0.0):
@@ -169,24 +196,22 @@ def observables_at(t, c):
     elif (kind == 2.0):
         rot_u = 0.0
     else:
-        _rot_u_0 = math.sqrt(lr_u)/math.sqrt(lr_w)
-        rot_u = math.atan2(_rot_u_0*math.sqrt(d2)*abs(sinhT), -_rot_u_0*sinhT*uw + coshT*uu)
+        rot_u = math.atan2(root_d2*root_u*abs(sinhT), coshT*uu - root_u*sinhT*uw)
     if (ww == 0.0):
         rot_w = math.nan
     elif (kind == 2.0):
         rot_w = 0.0
     else:
-        _rot_w_0 = math.sqrt(lr_w)/math.sqrt(lr_u)
-        rot_w = math.atan2(_rot_w_0*math.sqrt(d2)*abs(sinhT), -_rot_w_0*sinhT*uw + coshT*ww)
+        rot_w = math.atan2(root_d2*root_w*abs(sinhT), coshT*ww - root_w*sinhT*uw)
     loss_excess = ((1.0/2.0))*resid**2*x_var
     return (F, K, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess,)
 
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_final(c):
     """Observables at t = infinity, in the order of observables_at."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
     if (kind == 2.0):
         F = 0.0
     else:
@@ -198,8 +223,9 @@ def observables_final(c):
         K = Kinf
     X2 = P/M
     X2m1 = 2.0*tau/M
-    sinhT = ((1.0/2.0))*X2m1/math.sqrt(X2)
-    coshT = ((1.0/2.0))*(X2 + 1.0)/math.sqrt(X2)
+    half_root = ((1.0/2.0))/math.sqrt(X2)
+    sinhT = X2m1*half_root
+    coshT = half_root*(X2 + 1.0)
     v = F/kappa
     Kk = K/kappa**2
     if (C >= 0.0):
@@ -231,15 +257,13 @@ def observables_final(c):
     elif (kind == 2.0):
         rot_u = 0.0
     else:
-        _rot_u_0 = math.sqrt(lr_u)/math.sqrt(lr_w)
-        rot_u = math.atan2(_rot_u_0*math.sqrt(d2)*abs(sinhT), -_rot_u_0*sinhT*uw + coshT*uu)
+        rot_u = math.atan2(root_d2*root_u*abs(sinhT), coshT*uu - root_u*sinhT*uw)
     if (ww == 0.0):
         rot_w = math.nan
     elif (kind == 2.0):
         rot_w = 0.0
     else:
-        _rot_w_0 = math.sqrt(lr_w)/math.sqrt(lr_u)
-        rot_w = math.atan2(_rot_w_0*math.sqrt(d2)*abs(sinhT), -_rot_w_0*sinhT*uw + coshT*ww)
+        rot_w = math.atan2(root_d2*root_w*abs(sinhT), coshT*ww - root_w*sinhT*uw)
     if (kind == 2.0):
         loss_excess = ((1.0/2.0))*m**2*x_var
     else:
@@ -248,10 +272,10 @@ def observables_final(c):
 
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def order_parameters(c):
     """Order parameters of spec E.1: gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant (0 u, 1 w)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
     gamma = g*abs(m)/K0
     gamma0 = g*abs(F0)/K0
     if (d2 == 0.0):
@@ -272,16 +296,37 @@ def order_parameters(c):
 
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def slope_at(t, c):
+    """The slope F at time t (the first observable of observables_at)."""
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
+    E, omE = _exp_decay(lam*t)
+    n_plus = E*M_alpha + M_beta + P_alpha*omE
+    n_minus = E*P_beta + M_beta*omE + P_alpha
+    inv_nn = 1.0/(n_minus*n_plus)
+    h = inv_nn*(n_minus*sqrt_alpha + n_plus*sqrt_beta)
+    if (kind == 2.0) and (m != 0.0):
+        F = E*F0*m/(-F0*omE + m)
+    elif (kind == 2.0):
+        F = F0/(g*t*x_var*abs(F0) + 1.0)
+    elif (kind == 0.0):
+        F = h*(E*F0_h + m_h*omE)
+    else:
+        F = cross*e_star*h*math.expm1(-lam*t - log_estar)
+    return (F,)
+
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def kernel_baseline_at(t, c):
     """Slope of the network with its NTK frozen at K0, at time t."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
     F_kernel = m + (F0 - m)*math.exp(-K0*t*x_var)
     return (F_kernel,)
 
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def exponents(alpha, b_u, b_w, c_u, c_w):
     """Width -> infinity exponents of spec E.3: x, rho, gamma, gamma0, phi0, k0, ntk_change, label code."""
     x = alpha + b_u + b_w - 1.0

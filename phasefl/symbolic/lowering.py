@@ -1,12 +1,15 @@
 """The closed form as straight-line programs with explicit branches, ready to be lowered.
 
 Each program is an ordered list of assignments ``(symbol, expression)``; an expression may be
-a ``Piecewise``, which the code generator prints as an if/elif/else block. Four programs:
+a ``Piecewise``, which the code generator prints as an if/elif/else block. The programs:
 
-- ``CELL``:   inputs (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> the cell constants;
-- ``AT``:     (t, cell constants) -> the observables at time t;
+- ``CELL``:   inputs (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> the cell constants,
+              including every factor of the time program that does not depend on t;
+- ``AT``:     (t, cell constants) -> the observables at time t (one exp or expm1 per time);
+- ``SLOPE``:  the part of ``AT`` that the slope F needs;
 - ``FINAL``:  cell constants -> the observables at t = infinity;
-- ``ORDER``:  cell constants -> the order parameters of spec E.1.
+- ``ORDER``:  cell constants -> the order parameters of spec E.1;
+- ``BASELINE``: (t, cell constants) -> the slope of the kernel baseline.
 
 The expressions are those of ``solution.py`` (product form), plus the numerically careful
 choices named in the spec: stable roots for alpha/beta (D.3), psi0 as a log1p of a
@@ -73,6 +76,14 @@ class DiffOfProducts(sp.Function):
         return a * b - c * d
 
 
+class ExpDecay(sp.Function):
+    """The pair (e^-z, 1 - e^-z) for z >= 0 at the cost of one transcendental: the kernels take
+    exp(-z) and 1 - exp(-z) when e^-z <= 1/2, and 1 - expm1-part and -expm1(-z) otherwise, so
+    both keep their relative accuracy. Assigned to the pair of symbols (E, omE)."""
+
+    nargs = 1
+
+
 def _sym(name: str, **assumptions) -> sp.Symbol:
     return sp.Symbol(name, real=True, **assumptions)
 
@@ -85,6 +96,16 @@ ratio_m1 = _sym("ratio_m1")  # (g|F0| + K0)/(g|m| + K_inf) - 1 for m F0 >= 0
 log_estar = _sym("log_estar")  # ln E*, E* = exp(-lambda t*) at the zero crossing of F
 cross = _sym("cross")  # F0/h(1) - m/h(0), the slope coefficient of the crossing branch
 hE = _sym("h", positive=True)
+# Per-cell constants that the time loop would otherwise recompute (a square root, a division or
+# an exp per time), and per-time reciprocals shared by several observables.
+sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta = (
+    _sym(n, nonnegative=True) for n in ("sqrt_alpha", "sqrt_beta", "P_alpha", "P_beta", "M_alpha", "M_beta")
+)
+F0_h, m_h = _sym("F0_h"), _sym("m_h")  # F0/h(1), m/h(0): the slope coefficients of E and 1 - E
+resid_coef, two_tau_S = _sym("resid_coef"), _sym("two_tau_S")  # 2 K_inf tau S/g, 2 tau S
+e_star = _sym("e_star", nonnegative=True)  # exp(log_estar)
+root_u, root_w, root_d2 = (_sym(n, nonnegative=True) for n in ("root_u", "root_w", "root_d2"))
+inv_nn, inv_Mn, half_root = (_sym(n, positive=True) for n in ("inv_nn", "inv_Mn", "half_root"))
 F, resid, K, X2, X2m1 = (_sym(n) for n in ("F", "resid", "K", "X2", "X2m1"))
 sinhT, coshT, v, Kk, eu, ew = (_sym(n) for n in ("sinhT", "coshT", "v", "Kk", "eu", "ew"))
 norm_u2, norm_w2, ntk_plain, cos_uw, rot_u, rot_w, loss_excess = (
@@ -169,7 +190,34 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (h_start, solution.PRODUCT_FORM[h_start]),
     (log_estar, sp.Piecewise((-log1p(sp.Abs(F0) * h_end / (sp.Abs(m) * h_start)), sp.Eq(kind, 1)), (0, True))),
     (cross, sp.Piecewise((F0 / h_start - m / h_end, sp.Eq(kind, 1)), (0, True))),
+    (e_star, sp.exp(log_estar)),
+    (sqrt_alpha, sp.sqrt(alpha)),
+    (sqrt_beta, sp.sqrt(beta)),
+    (P_alpha, P * alpha),
+    (P_beta, P * beta),
+    (M_alpha, M * alpha),
+    (M_beta, M * beta),
+    (F0_h, F0 / h_start),
+    (m_h, m / h_end),
+    (resid_coef, 2 * Kinf * solution.tau * S / g),
+    (two_tau_S, 2 * solution.tau * S),
+    (root_u, sp.sqrt(lr_u) / sp.sqrt(lr_w)),  # sqrt(eta_u/eta_w)
+    (root_w, sp.sqrt(lr_w) / sp.sqrt(lr_u)),
+    (root_d2, sp.sqrt(d2)),
 ]
+
+_HOISTED = {
+    target: expr
+    for target, expr in CELL
+    if target in (e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h)
+    + (resid_coef, two_tau_S, root_u, root_w, root_d2)
+}
+
+
+def unhoist(expr: sp.Expr) -> sp.Expr:
+    """Write the hoisted cell constants (sqrt_alpha, F0_h, ...) as their definitions."""
+    return expr.subs(_HOISTED)
+
 
 #: Names of the cell constants, in the order of the tuple returned by the CELL kernel.
 CONSTANTS = tuple(INPUTS) + tuple(target for target, _ in CELL)
@@ -177,16 +225,17 @@ CONSTANTS = tuple(INPUTS) + tuple(target for target, _ in CELL)
 
 def _observe(F_, resid_, K_, X2_, X2m1_) -> list[tuple[sp.Symbol, sp.Expr]]:
     """Observables of spec D.4/D.6 from the slope, residual, NTK and e^{2T} (and e^{2T} - 1)."""
-    Bu = sp.sqrt(lr_u / lr_w) * sinhT  # u(t) = cosh T u0 - Bu w0
-    Bw = sp.sqrt(lr_w / lr_u) * sinhT  # w(t) = cosh T w0 - Bw u0
+    Bu = root_u * sinhT  # u(t) = cosh T u0 - Bu w0
+    Bw = root_w * sinhT  # w(t) = cosh T w0 - Bw u0
     return [
         (F, F_),
         (resid, resid_),
         (K, K_),
         (X2, X2_),
         (X2m1, X2m1_),
-        (sinhT, X2m1 / (2 * sp.sqrt(X2))),
-        (coshT, (X2 + 1) / (2 * sp.sqrt(X2))),
+        (half_root, 1 / (2 * sp.sqrt(X2))),
+        (sinhT, X2m1 * half_root),
+        (coshT, (X2 + 1) * half_root),
         (v, F / kappa),
         (Kk, K / kappa**2),
         # eta_w |u|^2 = (K/kappa^2 + C)/2, eta_u |w|^2 = (K/kappa^2 - C)/2; the smaller one through
@@ -202,7 +251,7 @@ def _observe(F_, resid_, K_, X2_, X2m1_) -> list[tuple[sp.Symbol, sp.Expr]]:
             sp.Piecewise(
                 (sp.nan, sp.Eq(uu, 0)),
                 (0, DEGENERATE),  # u stays a positive multiple of u0
-                (sp.atan2(sp.Abs(Bu) * sp.sqrt(d2), coshT * uu - Bu * uw), True),
+                (sp.atan2(sp.Abs(Bu) * root_d2, coshT * uu - Bu * uw), True),
             ),
         ),
         (
@@ -210,7 +259,7 @@ def _observe(F_, resid_, K_, X2_, X2m1_) -> list[tuple[sp.Symbol, sp.Expr]]:
             sp.Piecewise(
                 (sp.nan, sp.Eq(ww, 0)),
                 (0, DEGENERATE),
-                (sp.atan2(sp.Abs(Bw) * sp.sqrt(d2), coshT * ww - Bw * uw), True),
+                (sp.atan2(sp.Abs(Bw) * root_d2, coshT * ww - Bw * uw), True),
             ),
         ),
         (loss_excess, x_var * resid**2 / 2),
@@ -222,39 +271,63 @@ OBSERVED = (F, K, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess
 _collapse = DEGENERATE & sp.Ne(m, 0)
 _collapse_zero_target = DEGENERATE
 # In the degenerate branch E = exp(-a g |m| t) (lam = a sqrt(0 + g^2 m^2)) and e^{2T} = F0/F (spec D.3).
-AT: list[tuple[sp.Symbol, sp.Expr]] = [
-    (E, sp.exp(-lam * t)),
-    (omE, -expm1(-lam * t)),
-    (n_plus, solution.PRODUCT_FORM[n_plus]),
-    (n_minus, solution.PRODUCT_FORM[n_minus]),
-    (hE, solution.h),
-] + _observe(
+#: The product form with the per-cell factors hoisted into CELL and one reciprocal per
+#: denominator; ``claims()`` checks that it equals ``solution``'s formulas.
+AT_PRODUCT: list[tuple[sp.Symbol, sp.Expr]] = [
+    (n_plus, E * M_alpha + M_beta + omE * P_alpha),
+    (n_minus, P_alpha + E * P_beta + omE * M_beta),
+    (inv_nn, 1 / (n_plus * n_minus)),
+    (hE, (sqrt_alpha * n_minus + sqrt_beta * n_plus) * inv_nn),
+    (inv_Mn, 1 / (M * n_minus)),
+]
+_slope_same_sign = hE * (E * F0_h + omE * m_h)
+_residual = E * resid_coef * inv_nn
+_ntk = Kinf * (alpha * n_minus**2 + beta * n_plus**2) * inv_nn
+_exp2T = P * n_plus * inv_Mn
+_exp2T_minus_1 = two_tau_S * omE * inv_Mn
+
+AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = [((E, omE), ExpDecay(lam * t))] + AT_PRODUCT + _observe(
     sp.Piecewise(
         (m * F0 * E / (m - F0 * omE), _collapse),
         (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
-        (solution.slope_same_sign.subs(solution.h, hE), GENERAL_SAME_SIGN),
-        (cross * hE * sp.exp(log_estar) * expm1(-lam * t - log_estar), True),
+        (_slope_same_sign, GENERAL_SAME_SIGN),
+        (cross * hE * e_star * expm1(-lam * t - log_estar), True),
     ),
     sp.Piecewise(
         (-m * (m - F0) / (m - F0 * omE), _collapse),
         (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
-        (solution.residual, True),
+        (_residual, True),
     ),
     sp.Piecewise(
         (g * sp.Abs(F), DEGENERATE),
-        (solution.ntk, True),
+        (_ntk, True),
     ),
     sp.Piecewise(
         ((m - F0 * omE) / (m * E), _collapse),
         (1 + x_var * g * sp.Abs(F0) * t, _collapse_zero_target),
-        (solution.exp2T, True),
+        (_exp2T, True),
     ),
     sp.Piecewise(
         (omE * (m - F0) / (m * E), _collapse),
         (x_var * g * sp.Abs(F0) * t, _collapse_zero_target),
-        (solution.exp2T_minus_1, True),
+        (_exp2T_minus_1, True),
     ),
 )
+
+
+def _needed(program, outputs) -> list:
+    """The assignments of ``program`` that ``outputs`` depend on, in order (a backward slice)."""
+    needed, kept = set(outputs), []
+    for target, expr in reversed(program):
+        targets = target if isinstance(target, tuple) else (target,)
+        if needed.intersection(targets):
+            kept.append((target, expr))
+            needed |= expr.free_symbols
+    return kept[::-1]
+
+
+#: The slope alone (the kernel-baseline distance needs F at many times, not the weights).
+SLOPE = _needed(AT, (F,))
 
 # t = infinity: E = 0, n+ = n- = S, so F = m, K = K_inf, e^{2T} = P/M. The degenerate branch
 # collapses to the zero network (F = 0, K = 0), keeping cos = sign(F0) and no rotation.
@@ -319,6 +392,7 @@ KERNELS = {
         ORDER_OUTPUTS,
         "Order parameters of spec E.1: gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant (0 u, 1 w).",
     ),
+    "slope_at": ((t,), SLOPE, (F,), "The slope F at time t (the first observable of observables_at)."),
     "kernel_baseline_at": ((t,), BASELINE, (F_kernel,), "Slope of the network with its NTK frozen at K0, at time t."),
     "exponents": (
         EXPONENT_INPUTS,
@@ -347,4 +421,31 @@ def claims() -> dict[str, sp.Expr]:
         - (m * (1 - E) / h_end + F0 * E / h_start),
         "E* = exp(log_estar) when m F0 < 0 (here m > 0 > F0)": e_star.subs({F0: -f_abs, m: m_abs})
         - 1 / (1 + f_abs * h_end / (m_abs * h_start)),
+        **_hoisting_claims(),
+    }
+
+
+def _hoisting_claims() -> dict[str, sp.Expr]:
+    """The time program (hoisted factors, shared reciprocals) equals solution's product form."""
+    local = {target: expr for target, expr in AT_PRODUCT}
+    half = {half_root: 1 / (2 * sp.sqrt(X2))}
+
+    def expand(expr):  # substitute program definitions until only the solution's symbols are left
+        for _ in range(4):
+            expr = unhoist(expr.subs(local).subs(half).subs(solution.PRODUCT_FORM))
+        return expr
+
+    return {
+        f"time program: {name} equals the product form": expand(ours) - expand(theirs)
+        for name, ours, theirs in (
+            ("n+", n_plus, solution.PRODUCT_FORM[n_plus]),
+            ("n-", n_minus, solution.PRODUCT_FORM[n_minus]),
+            ("h", hE, solution.h),
+            ("F (same signs)", _slope_same_sign, solution.slope_same_sign),
+            ("F - m", _residual, solution.residual),
+            ("K", _ntk, solution.ntk),
+            ("e^{2T}", _exp2T, solution.exp2T),
+            ("e^{2T} - 1", _exp2T_minus_1, solution.exp2T_minus_1),
+            ("sinh T", X2m1 * half_root, X2m1 / (2 * sp.sqrt(X2))),
+        )
     }
