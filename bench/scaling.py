@@ -32,9 +32,6 @@ TRAJ_VARIANTS = {
     "phasefl_solve_batch": "phasefl.solve_batch (public): 9 observables float64 + t = inf",
     "F_f64": "prototype: F only, float64",
     "FK_f32": "prototype: F and K, float32",
-    "all_f32": "prototype: 9 observables, float32",
-    "FK_min_f32": "prototype: F and K only (their lines of the closed form, per-cell roots hoisted), float32",
-    "all_inline_f64": "prototype: 9 observables, float64, generated functions with inline='always'",
 }
 
 
@@ -58,7 +55,6 @@ def _labels(inputs: np.ndarray):
 
 def targets(smoke: bool, log=print) -> dict:
     """Labels + order parameters at t = inf for 10^6 cells; trajectories of 10^6 cells x 64 times."""
-    import prototypes
 
     from phasefl import kernels
     from phasefl.regimes import label_codes
@@ -80,22 +76,12 @@ def targets(smoke: bool, log=print) -> dict:
             lambda: label_codes(*kernels.orders(inputs)[[4, 2]]), repeats
         ),
     }
-    if not smoke:  # a compile of about ten seconds: full runs only
-        traj_inl, orders_inl = prototypes.inlined_kernels()
-        out7 = np.empty((7, n))
-        orders_inl(inputs[:, :4].copy(), out7[:, :4])
-        parts["  prototype: kernels.orders with the generated functions inlined"] = timed(
-            lambda: orders_inl(inputs, out7), repeats
-        )
-        del traj_inl
     log(f"  labels of {n} cells: {parts['classify_batch (public, total)']['median_s']:.3f} s")
 
-    fk_min_diff = prototypes.check_FK_min(inputs[:, :20_000], np.geomspace(1e-2, 1e3, n_times))
     traj = {}
     # one child per variant, so that each peak RSS is its own (smoke: one child for all, faster)
-    # smoke: only the phasefl calls and the one prototype the report recommends (each prototype
-    # is a separate numba compile, seconds each with a cold cache as in CI)
-    groups = ["phasefl_kernels,phasefl_solve_batch,FK_min_f32"] if smoke else list(TRAJ_VARIANTS)
+    # smoke: one child for all (each child compiles the kernels again when numba's cache is cold, as in CI)
+    groups = [",".join(TRAJ_VARIANTS)] if smoke else list(TRAJ_VARIANTS)
     for group in groups:
         res = run_json_child(
             [
@@ -112,7 +98,7 @@ def targets(smoke: bool, log=print) -> dict:
             traj[variant] = r
             log(f"  trajectories {variant}: {r['median_s']:.2f} s, peak +{r['peak_increment_mib']:.0f} MiB")
     return jsonable({"n_cells": n, "n_times": n_times, "labels": parts, "trajectories": traj,
-                     "descriptions": TRAJ_VARIANTS, "FK_min_max_rel_diff_from_phasefl": fk_min_diff})  # fmt: skip
+                     "descriptions": TRAJ_VARIANTS})  # fmt: skip
 
 
 def _final(inputs):
@@ -143,12 +129,12 @@ def _traj_variant(variant: str, inputs: np.ndarray, times: np.ndarray, repeats: 
     else:
         prototypes.trajectories(variant, small, times)
     first_call = time.perf_counter() - first_start
-    n_obs = {"F_f64": 1, "FK_f32": 2, "FK_min_f32": 2}.get(variant, 9)
+    n_obs = {"F_f64": 1, "FK_f32": 2}.get(variant, 9)
     check = None
-    if variant == "all_inline_f64":  # identical to phasefl's output?
-        ref = kernels.trajectories(inputs[:, :5000], times)
-        got = prototypes.trajectories(variant, inputs[:, :5000], times)
-        check = float(np.nanmax(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)))
+    if not variant.startswith("phasefl"):  # the prototype stores what phasefl computes (up to float32)
+        ref = kernels.trajectories(inputs[:, :5000], times)[:n_obs].reshape(n_obs, 5000, -1)
+        got = prototypes.trajectories(variant, inputs[:, :5000], times).reshape(n_obs, 5000, -1)
+        check = float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)))
     itemsize = 4 if variant.endswith("f32") else 8
     out_bytes = n_obs * n * n_times * itemsize
     if variant == "phasefl_kernels":

@@ -209,7 +209,8 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
 _HOISTED = {
     target: expr
     for target, expr in CELL
-    if target in (e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h)
+    if target
+    in (e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h)
     + (resid_coef, two_tau_S, root_u, root_w, root_d2)
 }
 
@@ -286,32 +287,36 @@ _ntk = Kinf * (alpha * n_minus**2 + beta * n_plus**2) * inv_nn
 _exp2T = P * n_plus * inv_Mn
 _exp2T_minus_1 = two_tau_S * omE * inv_Mn
 
-AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = [((E, omE), ExpDecay(lam * t))] + AT_PRODUCT + _observe(
-    sp.Piecewise(
-        (m * F0 * E / (m - F0 * omE), _collapse),
-        (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
-        (_slope_same_sign, GENERAL_SAME_SIGN),
-        (cross * hE * e_star * expm1(-lam * t - log_estar), True),
-    ),
-    sp.Piecewise(
-        (-m * (m - F0) / (m - F0 * omE), _collapse),
-        (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
-        (_residual, True),
-    ),
-    sp.Piecewise(
-        (g * sp.Abs(F), DEGENERATE),
-        (_ntk, True),
-    ),
-    sp.Piecewise(
-        ((m - F0 * omE) / (m * E), _collapse),
-        (1 + x_var * g * sp.Abs(F0) * t, _collapse_zero_target),
-        (_exp2T, True),
-    ),
-    sp.Piecewise(
-        (omE * (m - F0) / (m * E), _collapse),
-        (x_var * g * sp.Abs(F0) * t, _collapse_zero_target),
-        (_exp2T_minus_1, True),
-    ),
+AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = (
+    [((E, omE), ExpDecay(lam * t))]
+    + AT_PRODUCT
+    + _observe(
+        sp.Piecewise(
+            (m * F0 * E / (m - F0 * omE), _collapse),
+            (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
+            (_slope_same_sign, GENERAL_SAME_SIGN),
+            (cross * hE * e_star * expm1(-lam * t - log_estar), True),
+        ),
+        sp.Piecewise(
+            (-m * (m - F0) / (m - F0 * omE), _collapse),
+            (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
+            (_residual, True),
+        ),
+        sp.Piecewise(
+            (g * sp.Abs(F), DEGENERATE),
+            (_ntk, True),
+        ),
+        sp.Piecewise(
+            ((m - F0 * omE) / (m * E), _collapse),
+            (1 + x_var * g * sp.Abs(F0) * t, _collapse_zero_target),
+            (_exp2T, True),
+        ),
+        sp.Piecewise(
+            (omE * (m - F0) / (m * E), _collapse),
+            (x_var * g * sp.Abs(F0) * t, _collapse_zero_target),
+            (_exp2T_minus_1, True),
+        ),
+    )
 )
 
 
