@@ -8,6 +8,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -65,19 +66,74 @@ class Progress:
         return False
 
 
-def write_outputs(ds, fig, out: Path) -> list[Path]:
-    """Write diagram.nc/.png/.pdf into a temporary folder, then move them into ``out`` together."""
+FIGURE_FORMATS = ("png", "pdf", "svg")
+DEFAULT_FORMATS = ("png",)
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """The figure formats of ``--format``: comma-separated names out of ``FIGURE_FORMATS``, in order."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expects formats from {', '.join(FIGURE_FORMATS)}, got {text!r}")
+    for name in names:
+        if name not in FIGURE_FORMATS:
+            raise argparse.ArgumentTypeError(
+                f"unknown format {name!r}; choose comma-separated from {', '.join(FIGURE_FORMATS)}"
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def add_format_argument(parser: argparse.ArgumentParser) -> None:
+    """``--format``: which figure files ``write_outputs`` writes besides diagram.nc (None when not given:
+    ``DEFAULT_FORMATS``)."""
+    parser.add_argument(
+        "--format",
+        default=None,
+        type=parse_formats,
+        metavar="FORMATS",
+        help=f"figure files to write, comma-separated from {', '.join(FIGURE_FORMATS)} (default png; "
+        "e.g. png,pdf); diagram.nc is always written",
+    )
+
+
+@contextmanager
+def _distributed_not_imported():
+    """Make ``import distributed`` fail for the duration, unless it is imported already.
+
+    xarray's ``to_netcdf`` asks dask which scheduler is active, and both dask and xarray import
+    dask.distributed (about 0.2 s) to look for a Client, even for in-memory numpy data. A Client
+    cannot exist while distributed has never been imported, so the answer does not change; the
+    import is only skipped. (Single-threaded use: another thread importing distributed meanwhile
+    would fail.)
+    """
+    if "distributed" in sys.modules:
+        yield
+        return
+    sys.modules["distributed"] = None  # import raises ImportError, which xarray and dask handle
+    try:
+        yield
+    finally:
+        if sys.modules.get("distributed", "not loaded") is None:  # still our block
+            del sys.modules["distributed"]
+
+
+def write_outputs(ds, fig, out: Path, formats=DEFAULT_FORMATS) -> list[Path]:
+    """Write diagram.nc and diagram.FORMAT for each figure format (png at 150 dpi) into a temporary
+    folder, then move them into ``out`` together: an error or an interrupt leaves nothing partial."""
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".phasefl-", dir=out))
     try:
-        ds.to_netcdf(tmp / "diagram.nc", engine="scipy")
-        fig.savefig(tmp / "diagram.png", dpi=150)
-        fig.savefig(tmp / "diagram.pdf")
+        names = ["diagram.nc"]
+        with _distributed_not_imported():
+            ds.to_netcdf(tmp / "diagram.nc", engine="scipy")
+        for fmt in formats:
+            names.append(f"diagram.{fmt}")
+            fig.savefig(tmp / names[-1], format=fmt, **({"dpi": 150} if fmt == "png" else {}))
         plt.close(fig)
         paths = []
-        for name in ("diagram.nc", "diagram.png", "diagram.pdf"):
+        for name in names:
             os.replace(tmp / name, out / name)
             paths.append(out / name)
         return paths

@@ -5,14 +5,16 @@ their ratio and the target over a grid; label every cell (kernel / alignment / d
 rescaling), store the order parameters and the distance to the kernel baseline, and draw the
 regime map. ``--asymptotic``: the width -> infinity exponent plane of spec E.3.
 
-Outputs (in --out): diagram.nc (xarray Dataset, netCDF), diagram.png, diagram.pdf. They are
-written to a temporary folder first and moved into place only when all of them exist, so an
-error or an interrupt never leaves a partial file.
+Outputs (in --out): diagram.nc (xarray Dataset, netCDF) and the figure, diagram.png by default
+(``--format png,pdf,svg`` chooses among diagram.png, diagram.pdf, diagram.svg). They are written
+to a temporary folder first and moved into place only when all of them exist, so an error or an
+interrupt never leaves a partial file.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -23,7 +25,7 @@ import numpy as np
 
 from . import __version__
 from .asymptotics import EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATIONS, exponent_table
-from .cli import Parser, Progress, UsageError, parse_axes, write_outputs
+from .cli import DEFAULT_FORMATS, Parser, Progress, UsageError, add_format_argument, parse_axes, write_outputs
 from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 
 EXPONENT_DEFAULTS = {
@@ -117,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default: diagram-AXIS1-AXIS2 in the current folder); a name ending in .zarr "
         "streams the sweep into a chunked zarr store instead (no figures; any grid size)",
     )
+    add_format_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument(
         "--scheduler",
@@ -381,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--resume continues a zarr store: give --out RUN.zarr")
         if args.asymptotic and (args.scheduler != "embedded" or (args.out or "").endswith(".zarr")):
             raise UsageError("--scheduler and .zarr output apply to finite-width sweeps, not --asymptotic")
+        if args.format is not None and (args.out or "").endswith(".zarr"):
+            raise UsageError("--format chooses figure files; a .zarr store has no figures")
         if args.out and args.out.endswith(".zarr"):
             summary, paths = _to_store(args)
         else:
@@ -389,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 ds, fig, summary = _finite_width(args)
             out = Path(args.out) if args.out else Path("diagram-" + "-".join(parse_axes(args.axis, list(ds.dims))))
-            paths = write_outputs(ds, fig, out)
+            paths = write_outputs(ds, fig, out, args.format or DEFAULT_FORMATS)
     except (UsageError, ValueError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
@@ -406,4 +411,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # main() has written and closed every output file: skip the interpreter's teardown (about half a
+    # second of numba/LLVM and matplotlib finalizers) and exit at once, after flushing the streams.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

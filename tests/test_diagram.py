@@ -15,12 +15,46 @@ SMALL = ["--width", "1:1e4:6", "--init-scale", "1e-2:1e2:5", "--quiet"]
 def test_writes_dataset_and_figures(tmp_path):
     out = tmp_path / "d"
     assert diagram.main(["--axis", "width,init_scale", *SMALL, "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["diagram.nc", "diagram.pdf", "diagram.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["diagram.nc", "diagram.png"]  # default: --format png
     ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
     assert ds["label"].dims == ("width", "init_scale") and ds["label"].shape == (6, 5)
     assert "python -m phasefl.diagram" in ds.attrs["command"] and ds.attrs["parametrization"] == "ntk"
     assert ds["label"].attrs["flag_meanings"] == "kernel alignment disalignment rescaling"
     ds.close()
+
+
+@pytest.mark.parametrize(
+    "formats, names",
+    [
+        ("png,pdf", ["diagram.nc", "diagram.pdf", "diagram.png"]),
+        ("pdf", ["diagram.nc", "diagram.pdf"]),
+        ("svg, PNG,svg", ["diagram.nc", "diagram.png", "diagram.svg"]),
+    ],
+)
+def test_format_chooses_the_figure_files(tmp_path, formats, names):
+    out = tmp_path / "d"
+    assert diagram.main(["--axis", "width,init_scale", *SMALL, "--format", formats, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert (out / "diagram.nc").stat().st_size > 0
+    if "diagram.pdf" in names:
+        assert (out / "diagram.pdf").read_bytes().startswith(b"%PDF")
+    if "diagram.svg" in names:
+        assert b"<svg" in (out / "diagram.svg").read_bytes()[:1000]
+
+
+def test_write_outputs_skips_only_the_distributed_import(tmp_path, monkeypatch):
+    """write_outputs blocks ``import distributed`` during to_netcdf only, and only when it is not loaded."""
+    import matplotlib.pyplot as plt
+
+    from phasefl.cli import write_outputs
+
+    monkeypatch.delitem(sys.modules, "distributed", raising=False)
+    ds = xr.Dataset({"a": (("x",), np.arange(3.0))}, coords={"x": [1.0, 2.0, 3.0]})
+    paths = write_outputs(ds, plt.figure(), tmp_path / "w")
+    assert [p.name for p in paths] == ["diagram.nc", "diagram.png"]
+    assert sys.modules.get("distributed", "not loaded") is not None  # the block is lifted
+    with xr.open_dataset(paths[0], engine="scipy") as back:
+        xr.testing.assert_identical(back.load(), ds)
 
 
 def test_one_axis_with_seeds_and_time(tmp_path, capsys):
@@ -93,6 +127,9 @@ def test_asymptotic_plane(tmp_path):
         (["--asymptotic", "--axis", "alpha", "--alpha", "2:1:5"], "START < STOP"),
         (["--axis", "width", "--time", "-1"], "time"),
         (["--param", "sp"], "param"),
+        (["--axis", "width", "--format", "jpg"], "'jpg'"),
+        (["--axis", "width", "--format", "png,eps"], "'eps'"),
+        (["--axis", "width", "--format", ","], "--format"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, argv, words):
@@ -100,6 +137,14 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, ar
     assert diagram.main([*argv, "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and words in err, err
+    assert not out.exists()
+
+
+def test_format_with_a_zarr_store_exits_2(tmp_path, capsys):
+    out = tmp_path / "never.zarr"
+    assert diagram.main(["--axis", "width", "--format", "pdf", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--format" in err
     assert not out.exists()
 
 
@@ -121,12 +166,13 @@ def test_help_explains_every_axis(capsys):
         diagram.main(["--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for word in ("width", "init-scale-u", "lr-ratio", "target", "--asymptotic", "--seeds", "--time", "examples"):
+    words = ("width", "init-scale-u", "lr-ratio", "target", "--asymptotic", "--seeds", "--time", "--format")
+    for word in (*words, "examples"):
         assert word in text
 
 
 def test_default_command_runs_end_to_end(tmp_path):
-    """The README's command, in a fresh process: exit 0, a summary, the three files."""
+    """The README's command, in a fresh process: exit 0, a summary, diagram.nc and diagram.png."""
     proc = subprocess.run(
         [sys.executable, "-m", "phasefl.diagram", "--axis", "width,init_scale"],
         cwd=tmp_path,
@@ -137,6 +183,7 @@ def test_default_command_runs_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "cells" in proc.stdout
     out = tmp_path / "diagram-width-init_scale"
+    assert sorted(p.name for p in out.iterdir()) == ["diagram.nc", "diagram.png"]
     ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
     assert ds["label"].shape == (61, 64) and set(np.unique(ds["label"])) <= {0, 1, 2, 3}  # 64 widths, 61 whole
     ds.close()

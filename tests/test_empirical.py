@@ -238,7 +238,7 @@ def test_cli_writes_dataset_and_figures(tmp_path):
 
     out = tmp_path / "e"
     argv = ["--axis", "init_scale,lr_ratio", "--init-scale", "0.1:3:2", "--lr-ratio", "0.01:100:3", *TINY]
-    assert main([*argv, "--out", str(out)]) == 0
+    assert main([*argv, "--format", "png,pdf", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["diagram.nc", "diagram.pdf", "diagram.png"]
     with xr.open_dataset(out / "diagram.nc", engine="scipy") as ds:
         assert ds["label"].dims == ("init_scale", "lr_ratio") and ds["label"].shape == (2, 3)

@@ -3,8 +3,9 @@
 Sweeps one or two of init scale, learning-rate ratio, output scale and width; trains one network
 per cell and seed (``phasefl.empirical.train``), labels it with the exact model's rule, compares it
 with its linearized counterpart and with the exact model at the same hyperparameters, and draws the
-diagram. Outputs (in --out): diagram.nc, diagram.png, diagram.pdf, as ``phasefl.diagram``: written
-to a temporary folder and moved into place together, so an error or an interrupt leaves nothing.
+diagram. Outputs (in --out): diagram.nc and diagram.png (``--format png,pdf,svg`` chooses the figure
+files), as ``phasefl.diagram``: written to a temporary folder and moved into place together, so an
+error or an interrupt leaves nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import Parser, Progress, UsageError, parse_axes, write_outputs
+from ..cli import DEFAULT_FORMATS, Parser, Progress, UsageError, add_format_argument, parse_axes, write_outputs
 from ..regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 from .grid import AXES, DEFAULT_RANGES, FIXED_DEFAULTS
 
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"imbalance fraction zeta at or above this is rescaling (default {ZETA_THRESHOLD})",
     )
     p.add_argument("--out", default=None, help="output folder (default: empirical-AXIS1-AXIS2)")
+    add_format_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     return p
 
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         ds.attrs["command"] = PROG + " " + " ".join(sys.argv[1:] if argv is None else argv)
         fig = plot_empirical(ds, title_of(spec))
         out = Path(args.out) if args.out else Path("empirical-" + "-".join(a.name for a in spec.axes))
-        paths = write_outputs(ds, fig, out)
+        paths = write_outputs(ds, fig, out, args.format or DEFAULT_FORMATS)
     except (UsageError, ValueError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
