@@ -205,9 +205,10 @@ def scaling(smoke: bool, log=print) -> dict:
     log(f"  times: {[round(r['ns_per_cell_time'], 1) for r in rows]} ns per cell x time")
     # --- width, round-robin
     widths = [10.0**k for k in range(1, 13)]
-    n = 10_000 if smoke else 200_000
-    n_traj = 1_000 if smoke else 20_000
-    reps = 3 if smoke else 15
+    # 10^6 cells per call: ~0.1 s, long against the jitter of waking the threads of a call
+    n = 10_000 if smoke else 1_000_000
+    n_traj = 1_000 if smoke else 100_000
+    reps = 3 if smoke else 11
     scales = 10 ** np.linspace(-3, 3, n)
     times = np.geomspace(1e-2, 1e3, 16)
     pipelines = ("sample_gram", "labels", "finals", "trajectories_16")

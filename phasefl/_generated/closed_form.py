@@ -9,7 +9,7 @@ import math
 
 import numba
 
-CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'alpha', 'beta', 'ratio_m1', 'psi0', 'q', 'P', 'M', 'tau', 'S', 'h_end', 'h_start', 'log_estar', 'cross', 'e_star', 'sqrt_alpha', 'sqrt_beta', 'P_alpha', 'P_beta', 'M_alpha', 'M_beta', 'F0_h', 'm_h', 'resid_coef', 'two_tau_S', 'root_u', 'root_w', 'root_d2')
+CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'alpha', 'beta', 'ratio_m1', 'psi0', 'q', 'P', 'M', 'tau', 'S', 'h_end', 'h_start', 'log_estar', 'cross', 'e_star', 'sqrt_alpha', 'sqrt_beta', 'P_alpha', 'P_beta', 'M_alpha', 'M_beta', 'F0_h', 'm_h', 'resid_coef', 'two_tau_S', 'root_u', 'root_w', 'root_d2', 'inv_kappa', 'inv_kappa2', 'inv_lr_u', 'inv_lr_w')
 OBSERVABLES = ('F', 'K', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
 ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w')
 EXPONENTS = ('x', 'rho', 'gamma', 'gamma0', 'phi0', 'k0', 'ntk_change', 'label')
@@ -129,14 +129,18 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     root_u = math.sqrt(lr_u)/math.sqrt(lr_w)
     root_w = math.sqrt(lr_w)/math.sqrt(lr_u)
     root_d2 = math.sqrt(d2)
-    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2,)
+    inv_kappa = 1.0/kappa
+    inv_kappa2 = kappa**(-2.0)
+    inv_lr_u = 1.0/lr_u
+    inv_lr_w = 1.0/lr_w
+    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w,)
 
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_at(t, c):
     """Observables at time t: F, ntk, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     E, omE = _exp_decay(lam*t)
     n_plus = E*M_alpha + M_beta + P_alpha*omE
     n_minus = E*P_beta + M_beta*omE + P_alpha
@@ -177,8 +181,8 @@ def observables_at(t, c):
     half_root = ((1.0/2.0))/math.sqrt(X2)
     sinhT = X2m1*half_root
     coshT = half_root*(X2 + 1.0)
-    v = F/kappa
-    Kk = K/kappa**2
+    v = F*inv_kappa
+    Kk = K*inv_kappa2
     if (C >= 0.0):
         eu = ((1.0/2.0))*C + ((1.0/2.0))*Kk
     else:
@@ -187,8 +191,8 @@ def observables_at(t, c):
         ew = 2.0*s**2*(d2 + v**2)/(C + Kk)
     else:
         ew = -(1.0/2.0)*C + ((1.0/2.0))*Kk
-    norm_u2 = eu/lr_w
-    norm_w2 = ew/lr_u
+    norm_u2 = eu*inv_lr_w
+    norm_w2 = ew*inv_lr_u
     ntk_plain = kappa**2*(norm_u2 + norm_w2)
     cos_uw = v/math.sqrt(d2 + v**2)
     if (uu == 0.0):
@@ -211,7 +215,7 @@ def observables_at(t, c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_final(c):
     """Observables at t = infinity, in the order of observables_at."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     if (kind == 2.0):
         F = 0.0
     else:
@@ -226,8 +230,8 @@ def observables_final(c):
     half_root = ((1.0/2.0))/math.sqrt(X2)
     sinhT = X2m1*half_root
     coshT = half_root*(X2 + 1.0)
-    v = F/kappa
-    Kk = K/kappa**2
+    v = F*inv_kappa
+    Kk = K*inv_kappa2
     if (C >= 0.0):
         eu = ((1.0/2.0))*C + ((1.0/2.0))*Kk
     else:
@@ -239,11 +243,11 @@ def observables_final(c):
     if (kind == 2.0):
         norm_u2 = 0.0
     else:
-        norm_u2 = eu/lr_w
+        norm_u2 = eu*inv_lr_w
     if (kind == 2.0):
         norm_w2 = 0.0
     else:
-        norm_w2 = ew/lr_u
+        norm_w2 = ew*inv_lr_u
     if (kind == 2.0):
         ntk_plain = 0.0
     else:
@@ -275,7 +279,7 @@ def observables_final(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def order_parameters(c):
     """Order parameters of spec E.1: gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant (0 u, 1 w)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     gamma = g*abs(m)/K0
     gamma0 = g*abs(F0)/K0
     if (d2 == 0.0):
@@ -299,7 +303,7 @@ def order_parameters(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def slope_at(t, c):
     """The slope F at time t (the first observable of observables_at)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     E, omE = _exp_decay(lam*t)
     n_plus = E*M_alpha + M_beta + P_alpha*omE
     n_minus = E*P_beta + M_beta*omE + P_alpha
@@ -320,7 +324,7 @@ def slope_at(t, c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def kernel_baseline_at(t, c):
     """Slope of the network with its NTK frozen at K0, at time t."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     F_kernel = m + (F0 - m)*math.exp(-K0*t*x_var)
     return (F_kernel,)
 

@@ -106,6 +106,9 @@ resid_coef, two_tau_S = _sym("resid_coef"), _sym("two_tau_S")  # 2 K_inf tau S/g
 e_star = _sym("e_star", nonnegative=True)  # exp(log_estar)
 root_u, root_w, root_d2 = (_sym(n, nonnegative=True) for n in ("root_u", "root_w", "root_d2"))
 inv_nn, inv_Mn, half_root = (_sym(n, positive=True) for n in ("inv_nn", "inv_Mn", "half_root"))
+inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w = (
+    _sym(n, positive=True) for n in ("inv_kappa", "inv_kappa2", "inv_lr_u", "inv_lr_w")
+)  # multiply by these instead of dividing by kappa, kappa^2, eta_u, eta_w at every time
 F, resid, K, X2, X2m1 = (_sym(n) for n in ("F", "resid", "K", "X2", "X2m1"))
 sinhT, coshT, v, Kk, eu, ew = (_sym(n) for n in ("sinhT", "coshT", "v", "Kk", "eu", "ew"))
 norm_u2, norm_w2, ntk_plain, cos_uw, rot_u, rot_w, loss_excess = (
@@ -204,6 +207,10 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (root_u, sp.sqrt(lr_u) / sp.sqrt(lr_w)),  # sqrt(eta_u/eta_w)
     (root_w, sp.sqrt(lr_w) / sp.sqrt(lr_u)),
     (root_d2, sp.sqrt(d2)),
+    (inv_kappa, 1 / kappa),
+    (inv_kappa2, 1 / kappa**2),
+    (inv_lr_u, 1 / lr_u),
+    (inv_lr_w, 1 / lr_w),
 ]
 
 _HOISTED = {
@@ -211,7 +218,7 @@ _HOISTED = {
     for target, expr in CELL
     if target
     in (e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h)
-    + (resid_coef, two_tau_S, root_u, root_w, root_d2)
+    + (resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w)
 }
 
 
@@ -237,14 +244,14 @@ def _observe(F_, resid_, K_, X2_, X2m1_) -> list[tuple[sp.Symbol, sp.Expr]]:
         (half_root, 1 / (2 * sp.sqrt(X2))),
         (sinhT, X2m1 * half_root),
         (coshT, (X2 + 1) * half_root),
-        (v, F / kappa),
-        (Kk, K / kappa**2),
+        (v, F * inv_kappa),
+        (Kk, K * inv_kappa2),
         # eta_w |u|^2 = (K/kappa^2 + C)/2, eta_u |w|^2 = (K/kappa^2 - C)/2; the smaller one through
         # their product s^2 (v^2 + D^2) so that it keeps its digits.
         (eu, sp.Piecewise(((Kk + C) / 2, C >= 0), (2 * s**2 * (v**2 + d2) / (Kk - C), True))),
         (ew, sp.Piecewise((2 * s**2 * (v**2 + d2) / (Kk + C), C >= 0), ((Kk - C) / 2, True))),
-        (norm_u2, eu / lr_w),
-        (norm_w2, ew / lr_u),
+        (norm_u2, eu * inv_lr_w),
+        (norm_w2, ew * inv_lr_u),
         (ntk_plain, kappa**2 * (norm_u2 + norm_w2)),
         (cos_uw, v / sp.sqrt(v**2 + d2)),
         (
