@@ -349,6 +349,10 @@ def markdown(res: dict) -> str:
                  f"{m['bandwidth']['write_fresh_gbs']:.1f} GB/s. Cost per operation (ns, one thread): "
                  + ", ".join(f"{k} {v:.2f}" for k, v in costs.items() if isinstance(v, float) and k != "loop_ns")
                  + " (add, mul, compare, abs: one cycle).")  # fmt: skip
+        if costs.get("uniform_args"):
+            L[-1] += (" Math-library calls are timed on the arguments the sampled cells pass them (their cost "
+                      "depends on the arguments); on uniform arguments in [0.1, 3] instead: "
+                      + ", ".join(f"{k} {v:.2f}" for k, v in costs["uniform_args"].items()) + ".")  # fmt: skip
         L.append("")
         L.append(
             "| kernel (unit) | arithmetic ops | math-library calls | estimate (ns/unit, "

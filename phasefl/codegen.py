@@ -36,8 +36,9 @@ class _Printer(PythonCodePrinter):
         return f"{float(expr)!r}"  # keep every variable float64 in numba
 
     def _print_Pow(self, expr, rational=False):
-        if expr.exp.is_Integer and 2 <= expr.exp <= 4:  # x**2 stays an integer power (a multiply)
-            return f"{self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE['Pow'])}**{int(expr.exp)}"
+        if expr.exp.is_Integer and 2 <= abs(expr.exp) <= 4:  # x**2 stays an integer power (a multiply);
+            power = f"{self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE['Pow'])}**{abs(int(expr.exp))}"
+            return power if expr.exp > 0 else f"(1.0/{power})"  # x**-2 would be a pow() call
         return super()._print_Pow(expr, rational)
 
     def _print_Rational(self, expr):
@@ -82,6 +83,8 @@ PRELUDE = f'''\
 {JIT}
 def _exp_decay(z):
     """(e^-z, 1 - e^-z) with one transcendental; each keeps its relative accuracy for z >= 0."""
+    if z > 745.2:  # e^-z rounds to 0 (and glibc's exp takes a slow path down there)
+        return 0.0, 1.0
     if z >= 0.6931471805599453:  # e^-z <= 1/2, so 1 - e^-z loses nothing
         e = math.exp(-z)
         return e, 1.0 - e

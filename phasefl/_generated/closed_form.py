@@ -18,6 +18,8 @@ EXPONENTS = ('x', 'rho', 'gamma', 'gamma0', 'phi0', 'k0', 'ntk_change', 'label')
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _exp_decay(z):
     """(e^-z, 1 - e^-z) with one transcendental; each keeps its relative accuracy for z >= 0."""
+    if z > 745.2:  # e^-z rounds to 0 (and glibc's exp takes a slow path down there)
+        return 0.0, 1.0
     if z >= 0.6931471805599453:  # e^-z <= 1/2, so 1 - e^-z loses nothing
         e = math.exp(-z)
         return e, 1.0 - e
@@ -130,7 +132,7 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     root_w = math.sqrt(lr_w)/math.sqrt(lr_u)
     root_d2 = math.sqrt(d2)
     inv_kappa = 1.0/kappa
-    inv_kappa2 = kappa**(-2.0)
+    inv_kappa2 = (1.0/kappa**2)
     inv_lr_u = 1.0/lr_u
     inv_lr_w = 1.0/lr_w
     return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w,)
