@@ -7,6 +7,7 @@ Every measurement runs in a fresh process:
   PYTHONDONTWRITEBYTECODE=1, so phasefl's own modules are otherwise compiled from source on every
   start);
 * the CLI end to end, ``python -m phasefl.diagram --axis width,init_scale --quiet --out TMP``,
+  in this environment and as the README's first command installs it (without the optional dask),
   with numba's cache warm (phasefl/__pycache__, primed by one untimed run) and cold
   (NUMBA_CACHE_DIR pointing to a new empty folder, so every kernel is compiled);
 * ``-X importtime`` of the same CLI run: import time by top-level package and the largest
@@ -35,6 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCH, ROOT, run_child  # noqa: E402
 
 CLI = ["-m", "phasefl.diagram", "--axis", "width,init_scale", "--quiet"]
+# The CLI as the README's first command installs it (``pip install -e .``, no dask): dask is the
+# optional extra phasefl[distributed], and where it is installed xarray imports dask.array for every
+# Variable it builds. Blocking the import makes both xarray and phasefl see "not installed".
+WITHOUT_DASK = [
+    "-c",
+    "import runpy, sys; sys.modules['dask'] = None; runpy.run_module('phasefl.diagram', run_name='__main__')",
+]
 SMOKE_ARGS = ["--width", "1:1e3:8", "--init-scale", "0.1:10:8", "--seeds", "1"]
 
 
@@ -103,16 +111,24 @@ def run(smoke: bool, log=print) -> dict:
             out["phases_warm"] = _phase_result(res)
             out["cli_warm"] = {"median_s": res["wall_s"], "repeats": 1,
                                "note": "--smoke: the phase-breakdown process (same work as the CLI)"}  # fmt: skip
-            for key in ("import_phasefl_diagram_with_pyc", "cli_warm_with_pyc", "cli_cold", "phases_cold"):
+            for key in (
+                "import_phasefl_diagram_with_pyc",
+                "cli_warm_with_pyc",
+                "cli_warm_without_dask",
+                "cli_cold",
+                "phases_cold",
+            ):
                 out[key] = {"skipped": "--smoke"}
         else:
             run_child(["-c", "import phasefl.diagram, phasefl.sweep, phasefl.plot, xarray, scipy.io"], env=bytecode_env)
             out["import_phasefl_diagram_with_pyc"] = _median_wall(["-c", "import phasefl.diagram"], bytecode_env, reps)
             run_child(cli + ["--out", str(tmp / "prime")])  # numba cache warm, untimed
             out["cli_warm"] = _median_wall(cli, None, reps, tmp_out=tmp)
+            out["cli_warm_without_dask"] = _median_wall(WITHOUT_DASK + cli[2:], None, reps, tmp_out=tmp)
             run_child(cli + ["--out", str(tmp / "prime-pyc")], env=bytecode_env)  # writes every .pyc it needs
             out["cli_warm_with_pyc"] = _median_wall(cli, bytecode_env, 3, tmp_out=tmp)
             log(f"  CLI warm cache: {out['cli_warm']['median_s']:.2f} s "
+                f"({out['cli_warm_without_dask']['median_s']:.2f} s without dask), "
                 f"({out['cli_warm_with_pyc']['median_s']:.2f} s with .pyc)")  # fmt: skip
             walls = []
             for _ in range(2):

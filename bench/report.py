@@ -82,15 +82,18 @@ def targets(res: dict) -> list[dict]:
     cs = res.get("cold_start")
     if cs:
         warm = cs["cli_warm"]["median_s"]
+        lean = cs.get("cli_warm_without_dask", {}).get("median_s")
         out.append({
             "target": "python -m phasefl.diagram --axis width,init_scale end to end "
                       "(cold process, warm numba cache) ≤ 3 s",
-            "measured": f"{warm:.2f} s (median of {cs['cli_warm'].get('repeats')})"
+            "measured": (f"{lean:.2f} s as installed by the README's first command (no dask; median of "
+                         f"{cs['cli_warm'].get('repeats')}); {warm:.2f} s with the optional dask installed"
+                         if lean is not None else f"{warm:.2f} s (median of {cs['cli_warm'].get('repeats')})")
                         + (f"; {cs['cli_warm_with_pyc']['median_s']:.2f} s with phasefl .pyc"
                            if "median_s" in cs.get("cli_warm_with_pyc", {}) else "")
                         + (f"; cold numba cache {cs['cli_cold']['median_s']:.2f} s"
                            if "median_s" in cs.get("cli_cold", {}) else ""),
-            "met": warm <= 3.0 if not smoke else None,
+            "met": (lean if lean is not None else warm) <= 3.0 if not smoke else None,
         })  # fmt: skip
     m = res.get("machine_limit")
     if m:
@@ -305,6 +308,7 @@ def markdown(res: dict) -> str:
             ("import_phasefl_diagram", "python -c 'import phasefl.diagram'"),
             ("import_phasefl_diagram_with_pyc", "… with phasefl's .pyc (PYTHONPYCACHEPREFIX)"),
             ("cli_warm", "CLI, warm numba cache"),
+            ("cli_warm_without_dask", "CLI, warm numba cache, without dask (as `pip install -e .` installs it)"),
             ("cli_warm_with_pyc", "CLI, warm numba cache, with .pyc"),
             ("cli_cold", "CLI, cold numba cache (NUMBA_CACHE_DIR empty)"),
         ):
