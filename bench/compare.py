@@ -131,6 +131,7 @@ def run(grid: Grid, smoke: bool, log=print) -> dict:
             "amortized": fastest["time_per_cell_mean_s"] / phasefl_amortized,
             "labels_only_amortized": fastest["time_per_cell_mean_s"]
             / results["phasefl"]["amortized_labels_per_cell_s"],
+            "slope_amortized": fastest["time_per_cell_mean_s"] / results["phasefl"]["amortized_slope_per_cell_s"],
             "median_cell_amortized": fastest["time_per_cell_median_s"] / phasefl_amortized,
         },
         "details": results,

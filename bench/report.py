@@ -59,12 +59,14 @@ def targets(res: dict) -> list[dict]:
         sp = c["speedup_vs_fastest"]
         out.append({
             "target": "per cell ≥ 10⁴ × faster than the fastest simulation baseline at matched accuracy (1e-6 on F)",
-            "measured": f"fastest baseline {c['fastest_baseline']}: {_fmt_x(sp['amortized'])} (trajectory at "
-                        f"{c['grid']['times'].split()[0]} times + labels, phasefl amortized over many cells); "
-                        f"{_fmt_x(sp['labels_only_amortized'])} for labels at t = ∞ only; "
+            "measured": f"fastest baseline {c['fastest_baseline']}, phasefl amortized over many cells: "
+                        f"{_fmt_x(sp['slope_amortized'])} for F(t) at {c['grid']['times'].split()[0]} times + labels "
+                        f"(phasefl.slope_batch: what the reduced ODE computes); {_fmt_x(sp['amortized'])} for all 9 "
+                        f"observables at each time + labels; {_fmt_x(sp['labels_only_amortized'])} for labels at "
+                        f"t = ∞ only; "
                         f"{_fmt_x(sp['on_grid'])} on the {c['grid']['n_cells']}-cell grid in one call "
                         f"(fixed call overhead included)",
-            "met": sp["amortized"] >= 1e4 if not smoke else None,
+            "met": sp["slope_amortized"] >= 1e4 if not smoke else None,
         })  # fmt: skip
     s = res.get("scaling")
     if s:
@@ -186,7 +188,9 @@ def markdown(res: dict) -> str:
                  f"+ label rule, one call each for the {g['n_cells']} cells, so the fixed cost of a call is shared by "
                  f"them; the table's 'this grid' uses the better of the two); amortized "
                  f"over {ph['amortized_cells']:,} cells {_fmt_s(ph['amortized_per_cell_s'])} (labels only "
-                 f"{_fmt_s(ph['amortized_labels_per_cell_s'])}). Public calls on the grid: solve_batch "
+                 f"{_fmt_s(ph['amortized_labels_per_cell_s'])}; F(t) alone + labels "
+                 f"{_fmt_s(ph['amortized_slope_per_cell_s'])}, F bit-identical to the trajectories' F: "
+                 f"{ph['slopes_equal_trajectories_F']}). Public calls on the grid: solve_batch "
                  f"{_fmt_s(ph['grid_solve_batch_s']['median_s'])}, classify_batch "
                  f"{_fmt_s(ph['grid_classify_batch_s']['median_s'])}; Gram numbers from the vectors (phasefl.gram, "
                  f"O(d)) {_fmt_s(ph['grid_gram_from_vectors_s']['median_s'])} for the grid. "

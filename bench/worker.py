@@ -282,6 +282,9 @@ def run_phasefl(grid: Grid, inputs: np.ndarray, ref, repeats: int, amortize: int
     tiled = np.tile(inputs, (1, max(1, amortize // n)))
     amort_traj = timed(lambda: kernels.trajectories(tiled, times), max(3, repeats // 2), warmup=1)
     amort_lab = timed(lambda: labels(tiled), repeats, warmup=1)
+    # F(t) alone (phasefl.slope_batch's kernel): the output the reduced-ODE baseline computes
+    amort_slope = timed(lambda: kernels.slopes(tiled, times), max(3, repeats // 2), warmup=1)
+    slope_same = bool(np.array_equal(kernels.slopes(inputs, times), kernels.trajectories(inputs, times)[0]))
     par = kernels.orders(inputs)
     return {
         "config": "closed form (numba)",
@@ -302,6 +305,9 @@ def run_phasefl(grid: Grid, inputs: np.ndarray, ref, repeats: int, amortize: int
         "amortized_labels_s": amort_lab,
         "amortized_per_cell_s": (amort_traj["median_s"] + amort_lab["median_s"]) / tiled.shape[1],
         "amortized_labels_per_cell_s": amort_lab["median_s"] / tiled.shape[1],
+        "amortized_slopes_s": amort_slope,
+        "amortized_slope_per_cell_s": (amort_slope["median_s"] + amort_lab["median_s"]) / tiled.shape[1],
+        "slopes_equal_trajectories_F": slope_same,
         "error": [rel_err(F[i], ref["F"][i]) for i in range(n)],
         "K_end": out_traj[1][:, -1],
         "K0": k0_of(inputs),

@@ -10,7 +10,7 @@ from .gram import Gram, gram, sample_gram
 from .params import Model
 from .regimes import LABELS, Classification, classify, classify_batch
 from .results import OBSERVABLES, State, Trajectory
-from .solve import final_batch, solve, solve_batch
+from .solve import final_batch, slope_batch, solve, solve_batch
 
 __version__ = "0.1.0"
 
@@ -32,6 +32,7 @@ __all__ = [
     "sample_gram",
     "simulate",
     "solve",
+    "slope_batch",
     "solve_batch",
 ]
 

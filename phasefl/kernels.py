@@ -51,6 +51,14 @@ def _trajectories(inputs, times, out):
 
 
 @numba.njit(parallel=True, cache=True)
+def _slopes(inputs, times, out):
+    for i in numba.prange(inputs.shape[1]):
+        c = _constants(inputs, i)
+        for j in range(times.shape[0]):
+            out[i, j] = slope_at(times[j], c)[0]
+
+
+@numba.njit(parallel=True, cache=True)
 def _finals(inputs, out):
     for i in numba.prange(inputs.shape[1]):
         c = _constants(inputs, i)
@@ -72,6 +80,13 @@ def trajectories(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Observables of n cells at T times: array (N_OBS, n, T)."""
     out = np.empty((N_OBS, inputs.shape[1], times.shape[0]))
     _trajectories(np.ascontiguousarray(inputs, dtype=np.float64), np.ascontiguousarray(times, dtype=np.float64), out)
+    return out
+
+
+def slopes(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """The slope F of n cells at T times, alone: array (n, T), equal to trajectories(...)[0]."""
+    out = np.empty((inputs.shape[1], times.shape[0]))
+    _slopes(np.ascontiguousarray(inputs, dtype=np.float64), np.ascontiguousarray(times, dtype=np.float64), out)
     return out
 
 

@@ -59,6 +59,15 @@ def solve_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) 
     return Trajectory(times=times, **dict(zip(OBSERVABLES, traj)), final=final_batch_from_inputs(inputs, shape))
 
 
+def slope_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) -> np.ndarray:
+    """The slope F(t) alone, for a batch of cells: array of shape S + (T,), equal to
+    ``solve_batch(...).F``. A ninth of the memory and about a quarter of the time of
+    ``solve_batch``: the weights' norms, cosine and rotations (two atan2 per time) are skipped."""
+    inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
+    times = check_times(times)
+    return kernels.slopes(inputs, times).reshape(shape + (times.size,))
+
+
 def final_batch_from_inputs(inputs: np.ndarray, shape: tuple[int, ...]) -> State:
     fin = kernels.finals(inputs).reshape((len(OBSERVABLES),) + shape)
     return State(**dict(zip(OBSERVABLES, fin)))

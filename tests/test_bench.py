@@ -55,6 +55,8 @@ def test_every_method_is_compared(smoke):
         assert row["max_rel_error_F"] <= 2e-6, (method, row["max_rel_error_F"])
     assert rows["phasefl"]["max_rel_error_F"] < 1e-9
     assert res["methods"]["fastest_baseline"] in METHODS
+    assert res["methods"]["details"]["phasefl"]["slopes_equal_trajectories_F"]  # the F-only kernel's F is the same
+    assert res["methods"]["speedup_vs_fastest"]["slope_amortized"] > 0
     for name in ("phasefl closed form", "reduced 1-D ODE", "full 2d-dim gradient flow", "NumPy gradient descent"):
         assert name in md, name
 

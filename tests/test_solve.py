@@ -202,3 +202,25 @@ def test_spec_kinf_is_wrong_for_the_degenerate_collapse():
     assert abs(sim.final.F) < 1e-10 and sim.final.ntk < 1e-10 * spec_kinf
     assert sim.F[-1] > 0  # never crosses zero, never approaches m < 0
     assert classify(model, u0, u0).ntk_ratio == 0
+
+
+def test_slope_batch_is_the_slope_of_solve_batch():
+    """The F-only kernel evaluates the same lines of the closed form: bit-identical F, every branch."""
+    from phasefl import sample_gram, slope_batch, solve_batch
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    widths = 10 ** rng.uniform(0, 8, n)
+    g = sample_gram(widths, 10 ** rng.uniform(-3, 3, n), 10 ** rng.uniform(-3, 3, n), seed=12)
+    cells = [widths**-0.5, 10 ** rng.uniform(-2, 2, n), 10 ** rng.uniform(-2, 2, n), 1.0,
+             rng.choice([-1.0, 0.0, 0.5, 2.0], n), g.uu, g.ww, g.uw, g.d2]  # fmt: skip
+    # degenerate cells (Kc = 0): u0 = w0 with equal rates, targets of both signs and zero
+    cells = [np.concatenate([np.broadcast_to(c, n), np.full(3, v)]) for c, v in zip(cells, [1, 1, 1, 1, 0, 2, 2, 2, 0])]
+    cells[4][-3:] = [-1.0, 0.0, 1.0]
+    times = np.concatenate([[0.0], np.geomspace(1e-4, 1e4, 40)])
+    F = slope_batch(*cells, times)
+    assert F.shape == (n + 3, times.size)
+    np.testing.assert_array_equal(F, solve_batch(*cells, times).F)
+    kinds = {int(k) for k in np.unique(np.sign(cells[4] * cells[7]))}
+    assert kinds == {-1, 0, 1}  # crossing (m F0 < 0), zero target, same signs
+    assert slope_batch(1.0, 1.0, 1.0, 1.0, 1.0, [[1.0], [2.0]], 1.0, 0.5, 0.75, [0.0, 1.0]).shape == (2, 1, 2)
