@@ -32,6 +32,9 @@ class _Printer(PythonCodePrinter):
     def _print_ExpDecay(self, expr):  # noqa: N802
         return f"_exp_decay({self._print(expr.args[0])})"
 
+    def _print_hypot(self, expr):
+        return f"_hypot({', '.join(self._print(a) for a in expr.args)})"
+
     def _print_Integer(self, expr):
         return f"{float(expr)!r}"  # keep every variable float64 in numba
 
@@ -90,6 +93,16 @@ def _exp_decay(z):
         return e, 1.0 - e
     om = -math.expm1(-z)
     return 1.0 - om, om
+
+
+{JIT}
+def _hypot(x, y):
+    """hypot(x, y) as sqrt(x^2 + y^2) where the squares can neither overflow nor lose the result
+    (a sqrt costs about 2 ns; math.hypot 12-21 ns, depending on its arguments); else math.hypot."""
+    big = max(abs(x), abs(y))
+    if 1e-140 < big < 1e140:
+        return math.sqrt(x * x + y * y)
+    return math.hypot(x, y)
 
 
 {JIT}

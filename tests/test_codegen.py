@@ -1,6 +1,7 @@
 """The checked-in kernels equal a fresh lowering of phasefl.symbolic, and backends agree."""
 
 import numpy as np
+import pytest
 import sympy as sp
 from scipy.integrate import solve_ivp
 
@@ -74,3 +75,18 @@ def test_degenerate_branch_matches_lambdified_logistic():
     traj = solve_batch(kappa, lr, lr, a, b, uu, uu, uu, 0.0, TIMES)
     f = sp.lambdify((t, F0, m, g, x_var), solution.F_logistic, "numpy")
     np.testing.assert_allclose(traj.F, f(TIMES, kappa * uu, b / a, 2 * kappa * lr, a), rtol=1e-13)
+
+
+def test_fast_hypot_agrees_with_math_hypot_at_every_scale():
+    """The generated kernels' hypot (a sqrt of squares where they are safe, else math.hypot)."""
+    import math
+
+    from phasefl._generated.closed_form import _hypot
+
+    rng = np.random.default_rng(3)
+    for _ in range(2000):
+        x, y = (float(rng.choice([-1, 1]) * 10 ** rng.uniform(-300, 300)) for _ in range(2))
+        if rng.random() < 0.3:  # nearby scales, where both squares matter
+            y = x * 10 ** rng.uniform(-3, 3)
+        assert _hypot(x, y) == pytest.approx(math.hypot(x, y), rel=4e-16), (x, y)
+    assert _hypot(0.0, 0.0) == 0.0 and _hypot(-3.0, 4.0) == 5.0

@@ -29,6 +29,17 @@ def _exp_decay(z):
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
+def _hypot(x, y):
+    """hypot(x, y) as sqrt(x^2 + y^2) where the squares can neither overflow nor lose the result
+    (a sqrt costs about 2 ns; math.hypot 12-21 ns, depending on its arguments); else math.hypot."""
+    big = max(abs(x), abs(y))
+    if 1e-140 < big < 1e140:
+        return math.sqrt(x * x + y * y)
+    return math.hypot(x, y)
+
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _two_product(x, y):
     """x*y = p + e exactly (Dekker, without fma)."""
     p = x * y
@@ -58,10 +69,10 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     s = math.sqrt(lr_u)*math.sqrt(lr_w)
     g = 2.0*kappa*s
     C = _diff_of_products(lr_w, uu, lr_u, ww)
-    Kc = kappa**2*math.hypot(C, 2.0*math.sqrt(d2)*s)
+    Kc = kappa**2*_hypot(C, 2.0*math.sqrt(d2)*s)
     F0 = kappa*uw
-    K0 = math.hypot(Kc, F0*g)
-    Kinf_fwd = math.hypot(Kc, g*m)
+    K0 = _hypot(Kc, F0*g)
+    Kinf_fwd = _hypot(Kc, g*m)
     if (Kc == 0.0) and (F0*m <= 0.0):
         kind = 2.0
     elif (F0*m < 0.0):
@@ -287,7 +298,7 @@ def order_parameters(c):
     if (d2 == 0.0):
         zeta = 1.0
     else:
-        zeta = abs(C)/math.hypot(C, 2.0*math.sqrt(d2)*s)
+        zeta = abs(C)/_hypot(C, 2.0*math.sqrt(d2)*s)
     ntk_ratio = Kinf/K0
     if (kind == 2.0):
         ntk_rel_change = -1.0
