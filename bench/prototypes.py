@@ -5,7 +5,9 @@
 store only F (float64) or F and K (float32). The generated functions are inlined into these
 loops (``inline="always"``), so LLVM drops the observables a loop does not store: the timings
 show the price of the other seven (two of them atan2). They measure a proposed
-``observables=`` / ``dtype=`` option of phasefl; they are not part of it.
+``observables=`` / ``dtype=`` option of phasefl; they are not part of it. Not cached on disk:
+numba keys a cache on this file alone, so it would keep running an older closed form after
+``make generate`` (phasefl's own caches are cleared by ``phasefl.codegen``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from phasefl._generated.closed_form import cell_constants, observables_at
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True)
 def _traj_F(inputs, times, out):
     for i in numba.prange(inputs.shape[1]):
         c = cell_constants(
@@ -27,7 +29,7 @@ def _traj_F(inputs, times, out):
             out[i, j] = observables_at(times[j], c)[0]
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True)
 def _traj_FK(inputs, times, out):
     for i in numba.prange(inputs.shape[1]):
         c = cell_constants(
