@@ -8,6 +8,7 @@ xy_cov, uu, ww, uw, d2 (the argument order of ``cell_constants``).
 from __future__ import annotations
 
 import math
+import os
 
 import numba
 import numpy as np
@@ -200,3 +201,14 @@ def exponent_grid(exps: np.ndarray) -> np.ndarray:
     out = np.empty((N_EXPONENTS, exps.shape[1]))
     _exponent_grid(np.ascontiguousarray(exps, dtype=np.float64), out)
     return out
+
+
+def cache_is_warm() -> bool:
+    """Whether numba's on-disk cache holds the kernels of a diagram sweep; False means their first
+    call compiles them (about 20 s, once after an install or ``make generate``)."""
+    try:
+        return all(
+            os.path.exists(kernel._cache._cache_file._index_path) for kernel in (_orders, _finals, _baseline_distance)
+        )
+    except AttributeError:  # numba's private cache layout changed: assume warm, say nothing
+        return True

@@ -187,3 +187,13 @@ def test_default_command_runs_end_to_end(tmp_path):
     ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
     assert ds["label"].shape == (61, 64) and set(np.unique(ds["label"])) <= {0, 1, 2, 3}  # 64 widths, 61 whole
     ds.close()
+
+
+def test_a_cold_numba_cache_is_announced(tmp_path, capsys, monkeypatch):
+    from phasefl import kernels
+
+    assert diagram.main(["--axis", "width", "--width", "1:1e3:4", "--quiet", "--out", str(tmp_path / "w")]) == 0
+    assert kernels.cache_is_warm()  # the kernels have run, so numba has written them to its cache
+    monkeypatch.setattr(kernels, "cache_is_warm", lambda: False)
+    assert diagram.main(["--axis", "width", "--width", "1:1e3:4", "--out", str(tmp_path / "d")]) == 0
+    assert "compiling the kernels" in capsys.readouterr().err
