@@ -61,7 +61,7 @@ def solve_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) 
 
 def slope_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) -> np.ndarray:
     """The slope F(t) alone, for a batch of cells: array of shape S + (T,), equal to
-    ``solve_batch(...).F``. A ninth of the memory and about a quarter of the time of
+    ``solve_batch(...).F``. A ninth of the memory and about a third of the time of
     ``solve_batch``: the weights' norms, cosine and rotations (two atan2 per time) are skipped."""
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
