@@ -20,6 +20,7 @@ from ._generated.closed_form import (
     cell_constants,
     exponents,
     kernel_baseline_at,
+    ntk_plain_final,
     observables_at,
     observables_final,
     order_parameters,
@@ -69,6 +70,12 @@ def _finals(inputs, out):
 
 
 @numba.njit(parallel=True, cache=True)
+def _ntk_plain_finals(inputs, out):
+    for i in numba.prange(inputs.shape[1]):
+        out[i] = ntk_plain_final(_constants(inputs, i))[0]
+
+
+@numba.njit(parallel=True, cache=True)
 def _orders(inputs, out):
     for i in numba.prange(inputs.shape[1]):
         c = _constants(inputs, i)
@@ -112,6 +119,13 @@ def finals(inputs: np.ndarray) -> np.ndarray:
     """Observables of n cells at t = infinity: array (N_OBS, n)."""
     out = np.empty((N_OBS, inputs.shape[1]))
     _finals(np.ascontiguousarray(inputs, dtype=np.float64), out)
+    return out
+
+
+def ntk_plain_finals(inputs: np.ndarray) -> np.ndarray:
+    """The un-weighted NTK of n cells at t = infinity: array (n,), equal to finals(...)[2]."""
+    out = np.empty(inputs.shape[1])
+    _ntk_plain_finals(np.ascontiguousarray(inputs, dtype=np.float64), out)
     return out
 
 
@@ -208,7 +222,8 @@ def cache_is_warm() -> bool:
     call compiles them (about 20 s, once after an install or ``make generate``)."""
     try:
         return all(
-            os.path.exists(kernel._cache._cache_file._index_path) for kernel in (_orders, _finals, _baseline_distance)
+            os.path.exists(kernel._cache._cache_file._index_path)
+            for kernel in (_orders, _ntk_plain_finals, _baseline_distance)
         )
     except AttributeError:  # numba's private cache layout changed: assume warm, say nothing
         return True

@@ -201,14 +201,13 @@ def _margin(rk, zeta, kernel_threshold, zeta_threshold):
 def _evaluate(inputs: np.ndarray, spec: SweepSpec) -> dict[str, np.ndarray]:
     """Per-sample results for a chunk of kernel inputs."""
     par = dict(zip(ORDER_PARAMETERS, kernels.orders(inputs)))
-    fin = dict(zip(OBSERVABLES, kernels.finals(inputs)))
     kappa, uu, ww = inputs[0], inputs[5], inputs[6]
     out = {
         "label": label_codes(par["ntk_rel_change"], par["zeta"], spec.kernel_threshold, spec.zeta_threshold),
         "margin": _margin(par["ntk_rel_change"], par["zeta"], spec.kernel_threshold, spec.zeta_threshold),
         "ntk_ratio": par["ntk_ratio"],
         "ntk_rel_change": par["ntk_rel_change"],
-        "ntk_plain_ratio": fin["ntk_plain"] / (kappa**2 * (uu + ww)),
+        "ntk_plain_ratio": kernels.ntk_plain_finals(inputs) / (kappa**2 * (uu + ww)),
         "gamma": par["gamma"],
         "gamma0": par["gamma0"],
         "zeta": par["zeta"],

@@ -224,3 +224,19 @@ def test_slope_batch_is_the_slope_of_solve_batch():
     kinds = {int(k) for k in np.unique(np.sign(cells[4] * cells[7]))}
     assert kinds == {-1, 0, 1}  # crossing (m F0 < 0), zero target, same signs
     assert slope_batch(1.0, 1.0, 1.0, 1.0, 1.0, [[1.0], [2.0]], 1.0, 0.5, 0.75, [0.0, 1.0]).shape == (2, 1, 2)
+
+
+def test_ntk_plain_final_kernel_is_the_final_ntk_plain():
+    """The sweep's ntk_plain-only kernel evaluates the same lines as observables_final: bit-identical."""
+    from phasefl import kernels, sample_gram
+    from phasefl.solve import cell_inputs
+
+    rng = np.random.default_rng(13)
+    n = 3000
+    widths = 10 ** rng.uniform(0, 8, n)
+    g = sample_gram(widths, 10 ** rng.uniform(-3, 3, n), 10 ** rng.uniform(-3, 3, n), seed=14)
+    inputs, _ = cell_inputs(widths**-0.5, 1.0, 10 ** rng.uniform(-2, 2, n), 1.0, rng.choice([-1.0, 0.0, 1.0], n),
+                            g.uu, g.ww, g.uw, g.d2)  # fmt: skip
+    np.testing.assert_array_equal(
+        kernels.ntk_plain_finals(inputs), kernels.finals(inputs)[OBSERVABLES.index("ntk_plain")]
+    )

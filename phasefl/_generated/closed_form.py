@@ -335,6 +335,44 @@ def slope_at(t, c):
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
+def ntk_plain_final(c):
+    """The un-weighted NTK at t = infinity (as in observables_final)."""
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    if (kind == 2.0):
+        F = 0.0
+    else:
+        F = m
+    if (kind == 2.0):
+        K = 0.0
+    else:
+        K = Kinf
+    v = F*inv_kappa
+    Kk = K*inv_kappa2
+    if (C >= 0.0):
+        eu = ((1.0/2.0))*C + ((1.0/2.0))*Kk
+    else:
+        eu = 2.0*s**2*(d2 + v**2)/(-C + Kk)
+    if (C >= 0.0):
+        ew = 2.0*s**2*(d2 + v**2)/(C + Kk)
+    else:
+        ew = -(1.0/2.0)*C + ((1.0/2.0))*Kk
+    if (kind == 2.0):
+        norm_u2 = 0.0
+    else:
+        norm_u2 = eu*inv_lr_w
+    if (kind == 2.0):
+        norm_w2 = 0.0
+    else:
+        norm_w2 = ew*inv_lr_u
+    if (kind == 2.0):
+        ntk_plain = 0.0
+    else:
+        ntk_plain = kappa**2*(norm_u2 + norm_w2)
+    return (ntk_plain,)
+
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def kernel_baseline_at(t, c):
     """Slope of the network with its NTK frozen at K0, at time t."""
     (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, alpha, beta, ratio_m1, psi0, q, P, M, tau, S, h_end, h_start, log_estar, cross, e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h, resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c

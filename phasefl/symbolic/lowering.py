@@ -360,6 +360,10 @@ FINAL: list[tuple[sp.Symbol, sp.Expr]] = [
     for target, expr in _observe(m, sp.Integer(0), Kinf, P / M, 2 * solution.tau / M)
 ]
 
+#: The un-weighted NTK at t = infinity alone (what a sweep needs of FINAL; the rotations, which
+#: need psi0 and two atan2, are about 80 % of FINAL's cost).
+NTK_PLAIN_FINAL = _needed(FINAL, (ntk_plain,))
+
 ORDER: list[tuple[sp.Symbol, sp.Expr]] = [
     (gamma, g * sp.Abs(m) / K0),  # target strength Gamma (spec E.1)
     (gamma0, g * sp.Abs(F0) / K0),  # initial-output strength Gamma0
@@ -405,6 +409,12 @@ KERNELS = {
         "Order parameters of spec E.1: gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant (0 u, 1 w).",
     ),
     "slope_at": ((t,), SLOPE, (F,), "The slope F at time t (the first observable of observables_at)."),
+    "ntk_plain_final": (
+        (),
+        NTK_PLAIN_FINAL,
+        (ntk_plain,),
+        "The un-weighted NTK at t = infinity (as in observables_final).",
+    ),
     "kernel_baseline_at": ((t,), BASELINE, (F_kernel,), "Slope of the network with its NTK frozen at K0, at time t."),
     "exponents": (
         EXPONENT_INPUTS,
