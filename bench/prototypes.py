@@ -15,16 +15,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from phasefl._generated.closed_form import cell_constants, observables_at
+from phasefl._generated.closed_form import observables_at
+from phasefl.kernels import _constants  # the cell constants of one input column, as phasefl's loops take them
 
 
 @numba.njit(parallel=True)
 def _traj_F(inputs, times, out):
     for i in numba.prange(inputs.shape[1]):
-        c = cell_constants(
-            inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
-            inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
-        )  # fmt: skip
+        c = _constants(inputs, i)
         for j in range(times.shape[0]):
             out[i, j] = observables_at(times[j], c)[0]
 
@@ -32,10 +30,7 @@ def _traj_F(inputs, times, out):
 @numba.njit(parallel=True)
 def _traj_FK(inputs, times, out):
     for i in numba.prange(inputs.shape[1]):
-        c = cell_constants(
-            inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
-            inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i],
-        )  # fmt: skip
+        c = _constants(inputs, i)
         for j in range(times.shape[0]):
             obs = observables_at(times[j], c)
             out[0, i, j] = obs[0]

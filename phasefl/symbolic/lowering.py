@@ -78,8 +78,8 @@ class DiffOfProducts(sp.Function):
 
 class ExpDecay(sp.Function):
     """The pair (e^-z, 1 - e^-z) for z >= 0 at the cost of one transcendental: the kernels take
-    exp(-z) and 1 - exp(-z) when e^-z <= 1/2, and 1 - expm1-part and -expm1(-z) otherwise, so
-    both keep their relative accuracy. Assigned to the pair of symbols (E, omE)."""
+    e = exp(-z) and 1 - e when e <= 1/2, else om = -expm1(-z) and 1 - om, so both keep their
+    relative accuracy. Assigned to the pair of symbols (E, omE)."""
 
     nargs = 1
 
@@ -193,6 +193,10 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (h_start, solution.PRODUCT_FORM[h_start]),
     (log_estar, sp.Piecewise((-log1p(sp.Abs(F0) * h_end / (sp.Abs(m) * h_start)), sp.Eq(kind, 1)), (0, True))),
     (cross, sp.Piecewise((F0 / h_start - m / h_end, sp.Eq(kind, 1)), (0, True))),
+]
+
+#: The factors of the time program that do not depend on t, computed once per cell (the end of CELL).
+HOISTED: list[tuple[sp.Symbol, sp.Expr]] = [
     (e_star, sp.exp(log_estar)),
     (sqrt_alpha, sp.sqrt(alpha)),
     (sqrt_beta, sp.sqrt(beta)),
@@ -212,19 +216,12 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (inv_lr_u, 1 / lr_u),
     (inv_lr_w, 1 / lr_w),
 ]
-
-_HOISTED = {
-    target: expr
-    for target, expr in CELL
-    if target
-    in (e_star, sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta, F0_h, m_h)
-    + (resid_coef, two_tau_S, root_u, root_w, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w)
-}
+CELL += HOISTED
 
 
 def unhoist(expr: sp.Expr) -> sp.Expr:
     """Write the hoisted cell constants (sqrt_alpha, F0_h, ...) as their definitions."""
-    return expr.subs(_HOISTED)
+    return expr.subs(dict(HOISTED))
 
 
 #: Names of the cell constants, in the order of the tuple returned by the CELL kernel.
@@ -449,8 +446,9 @@ def claims() -> dict[str, sp.Expr]:
 
 def _hoisting_claims() -> dict[str, sp.Expr]:
     """The time program (hoisted factors, shared reciprocals) equals solution's product form."""
-    local = {target: expr for target, expr in AT_PRODUCT}
-    half = {half_root: 1 / (2 * sp.sqrt(X2))}
+    local = dict(AT_PRODUCT)
+    at = dict(AT)
+    half = {half_root: at[half_root]}  # the program's own definition, so the sinh T claim can fail
 
     def expand(expr):  # substitute program definitions until only the solution's symbols are left
         for _ in range(4):
@@ -468,6 +466,7 @@ def _hoisting_claims() -> dict[str, sp.Expr]:
             ("K", _ntk, solution.ntk),
             ("e^{2T}", _exp2T, solution.exp2T),
             ("e^{2T} - 1", _exp2T_minus_1, solution.exp2T_minus_1),
-            ("sinh T", X2m1 * half_root, X2m1 / (2 * sp.sqrt(X2))),
+            ("sinh T", at[sinhT], X2m1 / (2 * sp.sqrt(X2))),
+            ("cosh T", at[coshT], (X2 + 1) / (2 * sp.sqrt(X2))),
         )
     }
