@@ -53,6 +53,8 @@ from pathlib import Path
 import numpy as np
 from common import timed
 
+from phasefl._generated.closed_form import CONSTANTS
+
 GENERATED = Path(__import__("phasefl").__file__).resolve().parent / "_generated" / "closed_form.py"
 
 ARITH = ("add", "mul", "div", "cmp", "neg", "abs")
@@ -233,7 +235,7 @@ def op_counts(inputs: np.ndarray, times: np.ndarray, call_args: dict | None = No
         c = ns["cell_constants"](*args)
         n0 = len(_Trace.names)
         executed["cell_constants"] += _executed()
-        kinds[float(c[17])] += 1
+        kinds[float(c[CONSTANTS.index("kind")])] += 1
         for fname, key in (("order_parameters", "labels"), ("observables_final", "finals")):
             out = ns[fname](c)
             executed[fname] += _executed(n0)

@@ -35,6 +35,9 @@ class _Printer(PythonCodePrinter):
     def _print_hypot(self, expr):
         return f"_hypot({', '.join(self._print(a) for a in expr.args)})"
 
+    def _print_atan2(self, expr):
+        return f"_atan2({', '.join(self._print(a) for a in expr.args)})"
+
     def _print_Integer(self, expr):
         return f"{float(expr)!r}"  # keep every variable float64 in numba
 
@@ -103,6 +106,47 @@ def _hypot(x, y):
     if 1e-140 < big < 1e140:
         return math.sqrt(x * x + y * y)
     return math.hypot(x, y)
+
+
+{JIT}
+def _atan2(y, x):
+    """atan2(y, x) within 3.5 ulp at the same cost for every argument (about 11 ns; glibc's atan2
+    takes 12 ns for angles near 0 and 23 ns for angles of order 1, which made the rotation
+    observables' cost depend on the regime). SLEEF's atan2k (u3.5; Boost licence): the angle is
+    reduced to s = min/max in [0, 1], and atan(s) = s + s^3 P(s^2) with SLEEF's 19 coefficients,
+    evaluated by Estrin's scheme (as in Google Highway) for a short dependency chain."""
+    ax = abs(x)
+    ay = abs(y)
+    swap = ay > ax
+    num = ax if swap else ay
+    den = ay if swap else ax
+    s = 0.0 if den == 0.0 else (1.0 if num == den else num / den)  # 0/0 -> 0, inf/inf -> 1
+    t = s * s
+    t2 = t * t
+    t4 = t2 * t2
+    t8 = t4 * t4
+    q0 = (-0.333333333333311110369124 + 0.199999999996591265594148 * t) + (
+        -0.14285714266771329383765 + 0.111111105648261418443745 * t
+    ) * t2
+    q1 = (-0.090908995008245008229153 + 0.0769219538311769618355029 * t) + (
+        -0.0666573579361080525984562 + 0.0587666392926673580854313 * t
+    ) * t2
+    q2 = (-0.0523674852303482457616113 + 0.0466667150077840625632675 * t) + (
+        -0.0407629191276836500001934 + 0.0337852580001353069993897 * t
+    ) * t2
+    q3 = (-0.0254517624932312641616861 + 0.016599329773529201970117 * t) + (
+        -0.00889896195887655491740809 + 0.00370026744188713119232403 * t
+    ) * t2
+    q4 = (-0.00110611831486672482563471 + 0.000209850076645816976906797 * t) + (
+        -1.88796008463073496563746e-05
+    ) * t2
+    poly = ((q0 + q1 * t4) + (q2 + q3 * t4) * t8) + q4 * (t8 * t8)
+    r = poly * t * s + s
+    if swap:
+        r = 1.5707963267948966 - r
+    if x < 0.0:
+        r = 3.141592653589793 - r
+    return math.copysign(r, y)
 
 
 {JIT}

@@ -12,8 +12,8 @@ a ``Piecewise``, which the code generator prints as an if/elif/else block. The p
 - ``BASELINE``: (t, cell constants) -> the slope of the kernel baseline.
 
 The expressions are those of ``solution.py`` (product form), plus the numerically careful
-choices named in the spec: stable roots for alpha/beta (D.3), psi0 as a log1p of a
-cancellation-free ratio or a sum of same-signed asinh terms, C as an error-free difference of
+choices named in the spec: stable roots for alpha/beta (D.3), psi0 as one log1p of a
+cancellation-free ratio or product, C as an error-free difference of
 products, the relative NTK change without cancellation (K), and the degenerate case Kc = 0.
 
 Branch kinds of a cell (the constant ``kind``):
@@ -92,7 +92,8 @@ def _sym(name: str, **assumptions) -> sp.Symbol:
 kind = _sym("kind")
 Kinf_fwd = _sym("Kinf_fwd", nonnegative=True)  # sqrt(Kc^2 + g^2 m^2): the rate of E in every branch
 q = _sym("q", positive=True)
-ratio_m1 = _sym("ratio_m1")  # (g|F0| + K0)/(g|m| + K_inf) - 1 for m F0 >= 0
+one_minus_q = _sym("one_minus_q", nonnegative=True)  # 1 - q, with its relative accuracy
+psi0_arg, psi0_sign = _sym("psi0_arg", nonnegative=True), _sym("psi0_sign")  # psi0 = psi0_sign log1p(psi0_arg)
 log_estar = _sym("log_estar")  # ln E*, E* = exp(-lambda t*) at the zero crossing of F
 cross = _sym("cross")  # F0/h(1) - m/h(0), the slope coefficient of the crossing branch
 hE = _sym("h", positive=True)
@@ -124,12 +125,18 @@ DEGENERATE = sp.Eq(kind, 2)
 GENERAL_SAME_SIGN = sp.Eq(kind, 0)
 
 
-def _asinh_abs(X, K_of_X):
-    """asinh(g|X|/Kc) >= 0, in log form when the argument is large (Kc may be tiny)."""
-    return sp.Piecewise(
-        (sp.asinh(g * sp.Abs(X) / Kc), g * sp.Abs(X) <= Kc),
-        (sp.log(g * sp.Abs(X) + K_of_X) - sp.log(Kc), True),
-    )
+#: Above this psi0_arg may have overflowed (Kc or g|m| + K_inf below ~1e-300 of g|F0|).
+_ARG_MAX = sp.Float(1e300)
+#: |psi0| from the logs of the terms of 1 + psi0_arg (for psi0_arg > _ARG_MAX only).
+_PSI0_ABS_SPLIT = sp.Piecewise(
+    (sp.Abs(sp.log(g * sp.Abs(F0) + K0) - sp.log(g * sp.Abs(m) + Kinf_fwd)), GENERAL_SAME_SIGN),
+    (sp.log(g * sp.Abs(F0) + K0) + sp.log(g * sp.Abs(m) + Kinf_fwd) - 2 * sp.log(Kc), True),
+)
+
+
+def _exp_asinh_m1(X, K_of_X):
+    """e^{asinh(g|X|/Kc)} - 1 = (g|X| + K(X) - Kc)/Kc >= 0, without the cancellation (K(X)^2 = Kc^2 + g^2 X^2)."""
+    return g * sp.Abs(X) * (1 + g * sp.Abs(X) / (K_of_X + Kc)) / Kc
 
 
 CELL: list[tuple[sp.Symbol, sp.Expr]] = [
@@ -161,33 +168,48 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
             ((1 - g * m / Kinf_fwd) / 2, True),
         ),
     ),
-    # psi0 = asinh(g F0/Kc) - asinh(g m/Kc). Same signs (flipped to >= 0): psi0 = ln((g|F0| + K0)/(g|m| + K_inf));
-    # near ratio 1 as log1p of ratio - 1 written as a product (the kernel regime), else the log of the ratio.
-    # Opposite signs: the two asinh terms add.
+    # psi0 = asinh(g F0/Kc) - asinh(g m/Kc) = psi0_sign log1p(psi0_arg), psi0_arg >= 0: one log1p in every
+    # branch (a data-dependent choice of function is a branch the CPU mispredicts when psi0 = O(1)).
+    # Same signs: psi0 = sign(F0 + m) ln((g|F0| + K0)/(g|m| + K_inf)); the ratio, oriented to be >= 1 (K is
+    # increasing in |X|, so the larger of |F0|, |m| has the larger of K0, K_inf), minus 1 as a product.
+    # Opposite signs: the two asinh terms add, 1 + psi0_arg = e^{asinh(g|F0|/Kc)} e^{asinh(g|m|/Kc)}.
     (
-        ratio_m1,
-        g
-        * (sp.Abs(F0) - sp.Abs(m))
-        * (1 + g * (sp.Abs(F0) + sp.Abs(m)) / (K0 + Kinf_fwd))
-        / (g * sp.Abs(m) + Kinf_fwd),
+        psi0_arg,
+        sp.Piecewise(
+            (0, DEGENERATE),
+            (
+                g
+                * (sp.Max(sp.Abs(F0), sp.Abs(m)) - sp.Min(sp.Abs(F0), sp.Abs(m)))
+                * (1 + g * (sp.Abs(F0) + sp.Abs(m)) / (K0 + Kinf_fwd))
+                / (g * sp.Min(sp.Abs(F0), sp.Abs(m)) + sp.Min(K0, Kinf_fwd)),
+                GENERAL_SAME_SIGN,
+            ),
+            (_exp_asinh_m1(F0, K0) * (1 + _exp_asinh_m1(m, Kinf_fwd)) + _exp_asinh_m1(m, Kinf_fwd), True),
+        ),
+    ),
+    (
+        psi0_sign,
+        sp.Piecewise(
+            (sp.sign(F0 + m), GENERAL_SAME_SIGN & (sp.Abs(F0) >= sp.Abs(m))),
+            (-sp.sign(F0 + m), GENERAL_SAME_SIGN),
+            (sp.sign(F0), True),
+        ),
     ),
     (
         psi0,
         sp.Piecewise(
-            (0, DEGENERATE),
-            (sp.sign(F0 + m) * log1p(ratio_m1), GENERAL_SAME_SIGN & (sp.Abs(ratio_m1) <= sp.Rational(1, 2))),
-            (
-                sp.sign(F0 + m) * sp.log((g * sp.Abs(F0) + K0) / (g * sp.Abs(m) + Kinf_fwd)),
-                GENERAL_SAME_SIGN,
-            ),
-            (sp.sign(F0) * (_asinh_abs(F0, K0) + _asinh_abs(m, Kinf_fwd)), True),
+            (psi0_sign * log1p(psi0_arg), psi0_arg <= _ARG_MAX),
+            (psi0_sign * _PSI0_ABS_SPLIT, True),
         ),
     ),
-    # (P, M) proportional to (e^{psi0}, 1), scaled so that the larger is 1.
-    (q, sp.exp(-sp.Abs(psi0))),
-    (P, sp.Piecewise((1, psi0 >= 0), (q, True))),
-    (M, sp.Piecewise((q, psi0 >= 0), (1, True))),
-    (solution.tau, sp.sign(psi0) * (-expm1(-sp.Abs(psi0))) / 2),
+    # (P, M) proportional to (e^{psi0}, 1), scaled so that the larger is 1: the smaller is
+    # q = e^{-|psi0|} = 1/(1 + psi0_arg), and 1 - q = psi0_arg q, with no exp or log at all
+    # (the kernels need psi0 only through these, so LLVM drops its log1p).
+    (q, sp.Piecewise((1 / (1 + psi0_arg), psi0_arg <= _ARG_MAX), (sp.exp(-_PSI0_ABS_SPLIT), True))),
+    (one_minus_q, sp.Piecewise((psi0_arg * q, psi0_arg <= _ARG_MAX), (1 - q, True))),
+    (P, sp.Piecewise((1, psi0_sign >= 0), (q, True))),
+    (M, sp.Piecewise((q, psi0_sign >= 0), (1, True))),
+    (solution.tau, psi0_sign * one_minus_q / 2),
     (S, alpha * P + beta * M),
     (h_end, solution.PRODUCT_FORM[h_end]),
     (h_start, solution.PRODUCT_FORM[h_start]),
@@ -225,7 +247,7 @@ def unhoist(expr: sp.Expr) -> sp.Expr:
 
 
 #: Names of the cell constants, in the order of the tuple returned by the CELL kernel.
-CONSTANTS = tuple(INPUTS) + tuple(target for target, _ in CELL)
+CONSTANTS = tuple(INPUTS) + tuple(sp.flatten(target for target, _ in CELL))
 
 
 def _observe(F_, resid_, K_, X2_, X2m1_) -> list[tuple[sp.Symbol, sp.Expr]]:
@@ -426,22 +448,46 @@ def claims() -> dict[str, sp.Expr]:
     """The stable rewrites used above equal the plain formulas (each must simplify to 0)."""
     K0_ = sp.sqrt(Kc**2 + g**2 * F0**2)
     Kinf_ = sp.sqrt(Kc**2 + g**2 * m**2)
-    f_abs, m_abs = sp.symbols("f_abs m_abs", positive=True)
+    f_abs, m_abs, k_pos = sp.symbols("f_abs m_abs k_pos", positive=True)
     e_star = (m / h_end) / (m / h_end - F0 / h_start)  # the root of F in E
-    ratio = 1 + g * (F0 - m) * (1 + g * (F0 + m) / (K0_ + Kinf_)) / (g * m + Kinf_)
+    # same signs with |F0| >= |m| (the other orientation swaps F0 and m): F0 = m + d, and K0 >= K_inf
+    m_pos, d_pos = sp.symbols("m_pos d_pos", positive=True)
+    same = {F0: m_pos + d_pos, m: m_pos}
+    arg = dict(CELL)[psi0_arg].args[1].expr.subs(sp.Min(K0, Kinf_fwd), Kinf_fwd)
+    arg = arg.subs(same).subs({K0: K0_.subs(same), Kinf_fwd: Kinf_.subs(same)})
     return {
-        "psi0 (same signs): 1 + log1p argument = (g F0 + K0)/(g m + K_inf)": sp.radsimp(
-            ratio * (g * m + Kinf_) - (g * F0 + K0_)
+        "psi0 (same signs, |F0| >= |m|): 1 + psi0_arg = (g F0 + K0)/(g m + K_inf)": sp.radsimp(
+            ((1 + arg) * (g * m + Kinf_) - (g * F0 + K0_)).subs(same)
         ),
+        "psi0 (opposite signs): e^{asinh(g|X|/Kc)} - 1 as a product, X = F0 or m": sp.radsimp(
+            (1 + _exp_asinh_m1(f_abs, K0_.subs(F0, f_abs))) - sp.exp(sp.asinh(g * f_abs / Kc).rewrite(sp.log))
+        ).subs(Kc, k_pos),  # Kc > 0 whenever this branch runs (kind 1)
         "alpha beta = (Kc/(2 K_inf))^2": ((Kinf_ + g * m) / (2 * Kinf_)) * ((Kinf_ - g * m) / (2 * Kinf_))
         - (Kc / (2 * Kinf_)) ** 2,
-        "tau = (P - M)/2 for psi0 >= 0": -expm1(-psi0).rewrite(sp.exp) / 2 - (1 - sp.exp(-psi0)) / 2,
+        "q = e^{-|psi0|} = 1/(1 + psi0_arg), P/M = e^{psi0}, tau = (P - M)/2, either sign of psi0": _tau_claim(),
         "crossing form (F0/h1 - m/h0) h (E - E*) equals the same-sign form": (F0 / h_start - m / h_end) * (E - e_star)
         - (m * (1 - E) / h_end + F0 * E / h_start),
         "E* = exp(log_estar) when m F0 < 0 (here m > 0 > F0)": e_star.subs({F0: -f_abs, m: m_abs})
         - 1 / (1 + f_abs * h_end / (m_abs * h_start)),
         **_hoisting_claims(),
     }
+
+
+def _tau_claim() -> sp.Expr:
+    """q = e^{-|psi0|}, P/M = e^{psi0} and tau = (P - M)/2, for psi0 = +-log1p(p), p > 0."""
+    cell = dict(CELL)
+    p = sp.Symbol("p", positive=True)
+    out = sp.Integer(0)
+    for sign in (1, -1):
+        psi = sign * sp.log(1 + p)
+        at = {psi0_sign: sign, psi0_arg: p}
+        q_ = cell[q].args[0].expr.subs(at)
+        at[q] = q_
+        at[one_minus_q] = cell[one_minus_q].args[0].expr.subs(at)
+        P_, M_ = cell[P].subs(at), cell[M].subs(at)
+        out += sp.Abs(q_ - sp.exp(-sp.Abs(psi))) + sp.Abs(P_ / M_ - sp.exp(psi))
+        out += sp.Abs(cell[solution.tau].subs(at) - (P_ - M_) / 2)
+    return out
 
 
 def _hoisting_claims() -> dict[str, sp.Expr]:
