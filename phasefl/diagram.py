@@ -206,7 +206,7 @@ def _finite_width(args):
         from . import kernels
 
         if not args.quiet and not kernels.cache_is_warm():
-            print("phasefl: compiling the kernels (once after an install or update, about 20 s)", file=sys.stderr)
+            print("phasefl: compiling the kernels (once after an install or update, about 30 s)", file=sys.stderr)
         block_cells = args.chunk_cells or default_block_cells(spec)
         with Progress(len(blocks(spec.shape, chunk_shape(spec.shape, block_cells))), args.quiet) as bar:
             ds = sweep(spec, progress=bar.update, block_cells=block_cells)

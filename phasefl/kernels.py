@@ -219,7 +219,7 @@ def exponent_grid(exps: np.ndarray) -> np.ndarray:
 
 def cache_is_warm() -> bool:
     """Whether numba's on-disk cache holds the kernels of a diagram sweep; False means their first
-    call compiles them (about 20 s, once after an install or ``make generate``)."""
+    call compiles them (about 30 s, once after an install or ``make generate``)."""
     try:
         return all(
             os.path.exists(kernel._cache._cache_file._index_path)
