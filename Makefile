@@ -3,7 +3,7 @@ PYTHON ?= python
 .PHONY: test generate lint typecheck
 
 test:
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n auto
 
 generate:
 	$(PYTHON) -m phasefl.codegen
