@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import mpmath
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from reference_mpmath import reference  # noqa: E402
@@ -166,6 +167,9 @@ def edge_configs() -> tuple[Config, ...]:
     c.append(_sampled("small init, opposite signs", 1.0, 1.0, 1.0, 1.0, -1.0, 10.0, 1e-8, 1e-8, seed=16))
     c.append(_sampled("mean field width 1e8", 1e-8, 1.0, 1.0, 1.0, 1.0, 1e8, 1.0, 1.0, seed=17))
     c.append(_sampled("muP width 1e8", 1.0, 1e-8, 1e8, 1.0, -1.0, 1e8, 1e-8, 1.0, seed=18))
+    # nearly parallel, balanced (C = 0, tiny d2): Kc = 2 sqrt(d2) far below g|F0| = 2
+    c.append(Config("nearly parallel, Kc 2e-75, opposite signs", 1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 1e-150))
+    c.append(Config("nearly parallel, Kc 2e-150, same signs", 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1e-300))
     return tuple(c)
 
 
@@ -400,3 +404,26 @@ def test_time_grids_cover_plateau_transition_and_convergence():
         if not (progress.min() < 0.05 and np.any((progress > 0.2) & (progress < 0.8)) and progress.max() > 0.99):
             bad.append(f"progress {np.round(progress, 3).tolist()}; {cfg.describe()}")
     assert not bad, "\n".join(bad[:5])
+
+
+def test_psi0_from_split_logs_when_its_log1p_argument_overflows():
+    """Opposite signs with Kc = 2e-150 << g|F0| = 2: 1 + psi0_arg = e^asinh(g|F0|/Kc) e^asinh(g|m|/Kc) ~ 8e300
+    is past the kernels' 1e300 limit, so psi0 and q = e^-|psi0| come from the split logs. (The trajectory
+    of this cell is not checked: for Kc below ~1e-100 g|F0| with opposite signs the zero-crossing branch
+    of F(t) overflows, in this session's kernels and the previous ones alike; see the issue notes.)"""
+    from phasefl._generated.closed_form import CONSTANTS
+    from phasefl.kernels import _constants
+
+    cfg = Config("nearly parallel, Kc 2e-150, opposite signs", 1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 1e-300)
+    c = _constants(np.array(cfg.args(), dtype=float)[:, None], 0)
+    got = {k: c[CONSTANTS.index(k)] for k in ("psi0_arg", "psi0", "q", "tau")}
+    assert got["psi0_arg"] > 1e300
+    with mpmath.workdps(60):
+        kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = (mpmath.mpf(x) for x in cfg.args())
+        s_ = mpmath.sqrt(lr_u * lr_w)
+        g = 2 * kappa * s_
+        kc = kappa**2 * mpmath.sqrt((lr_w * uu - lr_u * ww) ** 2 + 4 * s_**2 * d2)
+        psi0 = mpmath.asinh(g * kappa * uw / kc) - mpmath.asinh(g * (b / a) / kc)
+        want = {"psi0": float(psi0), "q": float(mpmath.exp(-abs(psi0))), "tau": float((1 - mpmath.exp(-abs(psi0))) / 2)}
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, rel=1e-13), k
