@@ -139,6 +139,8 @@ def _exp_asinh_m1(X, K_of_X):
     return g * sp.Abs(X) * (1 + g * sp.Abs(X) / (K_of_X + Kc)) / Kc
 
 
+_Y_F0, _Y_M = _exp_asinh_m1(F0, K0), _exp_asinh_m1(m, Kinf_fwd)
+
 CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (m, xy_cov / x_var),
     (s, sp.sqrt(lr_u * lr_w)),
@@ -184,7 +186,7 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
                 / (g * sp.Min(sp.Abs(F0), sp.Abs(m)) + sp.Min(K0, Kinf_fwd)),
                 GENERAL_SAME_SIGN,
             ),
-            (_exp_asinh_m1(F0, K0) * (1 + _exp_asinh_m1(m, Kinf_fwd)) + _exp_asinh_m1(m, Kinf_fwd), True),
+            (_Y_F0 * (1 + _Y_M) + _Y_M, True),  # (1 + y_F0)(1 + y_m) - 1
         ),
     ),
     (
