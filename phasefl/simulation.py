@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import numba
 import numpy as np
 from scipy.integrate import DOP853
 
@@ -42,6 +43,50 @@ MAX_DOUBLINGS = 200
 GD_DEFAULT_STEP = 1e-3
 
 _METHODS = ("flow", "gd")
+_SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant for float64
+
+
+@numba.njit(cache=True)
+def _dot(x: np.ndarray, y: np.ndarray) -> float:
+    """x . y as if summed in twice the working precision, then rounded (Ogita-Rump-Oishi Dot2).
+
+    Every product is split exactly into p + e (Dekker) and every partial sum's rounding error is
+    kept (Knuth's TwoSum), so orthogonal vectors give 0 exactly and cancelling sums keep their
+    digits. The vectors are first scaled by powers of two (exact) to a largest entry in [0.5, 1),
+    so the splitting cannot overflow whatever the weights' magnitude; the result is scaled back
+    with ldexp (inf if the true value overflows, never an exception). One sequential loop with no
+    fused multiply-adds: the result does not depend on the CPU or on the BLAS kernel, unlike np.dot.
+    """
+    mx = 0.0
+    my = 0.0
+    for i in range(x.shape[0]):
+        mx = max(mx, abs(x[i]))
+        my = max(my, abs(y[i]))
+    if mx == 0.0 or my == 0.0:
+        return 0.0
+    ex = math.frexp(mx)[1]
+    ey = math.frexp(my)[1]
+    sx = math.ldexp(1.0, -ex)
+    sy = math.ldexp(1.0, -ey)
+    s = 0.0
+    c = 0.0
+    for i in range(x.shape[0]):
+        a = x[i] * sx
+        b = y[i] * sy
+        p = a * b
+        t = _SPLIT * a
+        ah = t - (t - a)
+        al = a - ah
+        t = _SPLIT * b
+        bh = t - (t - b)
+        bl = b - bh
+        e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        z = s + p
+        bz = z - s
+        c += ((s - (z - bz)) + (p - bz)) + e
+        s = z
+    return math.ldexp(s + c, ex + ey)
+
 _ANGLES = frozenset({"cos_uw", "rot_u", "rot_w"})  # converge in absolute terms
 
 
@@ -112,9 +157,10 @@ def simulate(model: Model, u0, w0, times, method: str = "flow", step: float | No
     ``cos_uw = u.w / (|u| |w|)`` (nan if u or w is zero); ``rot_u`` = angle between u(t)
     and u0 in [0, pi], computed as ``2 atan2(|a - b|, |a + b|)`` on the unit vectors
     (Kahan; accurate for tiny and near-pi angles), nan if u0 = 0 or u(t) = 0; ``rot_w``
-    likewise; ``loss_excess = (a/2) (F - m)^2``. Dot products are numpy's ``np.dot`` on
-    contiguous arrays; cos and the angles are computed from copies rescaled to
-    max |.| = 1, so they keep their digits for tiny or huge weights.
+    likewise; ``loss_excess = (a/2) (F - m)^2``. Dot products are compensated (``_dot``: as
+    if in twice the working precision, independent of the CPU and the BLAS kernel); cos and
+    the angles are computed from copies rescaled to max |.| = 1, so they keep their digits for
+    tiny or huge weights; an observable that overflows is inf, never an exception.
 
     ``Trajectory.final`` (the t -> infinity limit) is always the limit of the gradient
     *flow* started from (u0, w0), also for ``method="gd"`` (whose own limit differs by
@@ -170,7 +216,7 @@ def simulate(model: Model, u0, w0, times, method: str = "flow", step: float | No
         step = check_positive("step", step)
 
     kappa, eta_u, eta_w, a, _ = model.as_tuple()
-    k0 = kappa**2 * (eta_u * float(np.dot(w0, w0)) + eta_w * float(np.dot(u0, u0)))
+    k0 = kappa * kappa * (eta_u * _dot(w0, w0) + eta_w * _dot(u0, u0))
     # initial time scale 1/(a K0); K0 > 0 unless |u0|^2, |w0|^2 underflow (then the flow is frozen)
     t_scale = min(1.0 / (a * k0), 1e300) if a * k0 > 0.0 else 1e300
     t_scale = max(t_scale, 1e-300)
@@ -180,6 +226,11 @@ def simulate(model: Model, u0, w0, times, method: str = "flow", step: float | No
     values = np.empty((sorted_times.size, len(OBSERVABLES)))
 
     flow = _Flow(model, u0, w0)
+    if not (flow.frozen or math.isfinite(a * k0)):
+        raise ValueError(
+            f"the NTK at initialization overflows (a K0 = {a * k0!r}): no step can follow the flow; "
+            "rescale output_scale, the learning rates or the weights"
+        )
     if method == "flow":
         for j, t in enumerate(sorted_times):
             flow.advance(float(t))
@@ -218,11 +269,11 @@ def _near_rest(model: Model, u: np.ndarray, w: np.ndarray) -> tuple[bool, float,
     eta_u kappa |F - m| |w| / K <= |F - m| / (kappa |w|), likewise for w.
     """
     kappa, eta_u, eta_w, a, _ = model.as_tuple()
-    uu = float(np.dot(u, u))
-    ww = float(np.dot(w, w))
-    resid = abs(kappa * float(np.dot(u, w)) - model.target)
+    uu = _dot(u, u)
+    ww = _dot(w, w)
+    resid = abs(kappa * _dot(u, w) - model.target)
     near = resid <= FREEZE_TOL * kappa * math.sqrt(uu * ww)
-    return near, a * kappa**2 * (eta_u * ww + eta_w * uu), uu, ww
+    return near, a * kappa * kappa * (eta_u * ww + eta_w * uu), uu, ww
 
 
 class _Flow:
@@ -258,7 +309,7 @@ class _Flow:
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         u = y[0::2]
         w = y[1::2]
-        r = self.kappa * (self.a * self.kappa * float(np.dot(u, w)) - self.b)  # kappa (aF - b)
+        r = self.kappa * (self.a * self.kappa * _dot(u, w) - self.b)  # kappa (aF - b)
         out = np.empty_like(y)
         np.multiply(w, -self.eta_u * r, out=out[0::2])
         np.multiply(u, -self.eta_w * r, out=out[1::2])
@@ -271,7 +322,7 @@ class _Flow:
             self.frozen = True
             return np.inf
         if self.freeze_at is None and near:
-            if self.a * self.kappa * float(np.dot(self.u, self.w)) == self.b:
+            if self.a * self.kappa * _dot(self.u, self.w) == self.b:
                 self.freeze_at = self.t  # exactly at rest: the right-hand side vanishes
             else:
                 self.freeze_at = self.t + FREEZE_EFOLDS / rate
@@ -340,13 +391,13 @@ class _GradientDescent:
         h = dt / n
         kappa, eta_u, eta_w, a, b = self.model.as_tuple()
         m = self.model.target
-        hk2a = h * a * kappa**2
+        hk2a = h * a * kappa * kappa
         u, w = self.u, self.w
         with np.errstate(over="ignore", invalid="ignore"):
             for i in range(n + 1):
-                uw = float(np.dot(u, w))
-                uu = float(np.dot(u, u))
-                ww = float(np.dot(w, w))
+                uw = _dot(u, w)
+                uu = _dot(u, u)
+                ww = _dot(w, w)
                 if not (math.isfinite(uu) and math.isfinite(ww)):
                     t_bad, hak_bad = self.unstable or (self.t + i * h, math.nan)
                     raise RuntimeError(
@@ -385,35 +436,30 @@ class _Observer:
         self.w0_hat = _unit(w0)
 
     def __call__(self, u: np.ndarray, w: np.ndarray) -> np.ndarray:
-        # contiguous copies: np.dot rounds strided views differently, and t = 0 must give
-        # bit-for-bit the values of the initial vectors whatever the method
-        u = np.ascontiguousarray(u)
-        w = np.ascontiguousarray(w)
         kappa = self.kappa
-        uu = float(np.dot(u, u))
-        ww = float(np.dot(w, w))
-        uw = float(np.dot(u, w))
-        F = kappa * uw
+        uu = _dot(u, u)
+        ww = _dot(w, w)
+        F = kappa * _dot(u, w)
         # angles from rescaled copies (max |.| = 1): tiny or huge weights keep their digits
         u_s, uu_s = _rescaled(u)
         w_s, ww_s = _rescaled(w)
         if u_s is None or w_s is None:
             cos_uw = math.nan
         else:
-            cos_uw = min(1.0, max(-1.0, float(np.dot(u_s, w_s)) / math.sqrt(uu_s * ww_s)))
+            cos_uw = min(1.0, max(-1.0, _dot(u_s, w_s) / math.sqrt(uu_s * ww_s)))
         u_hat = None if u_s is None else u_s / math.sqrt(uu_s)
         w_hat = None if w_s is None else w_s / math.sqrt(ww_s)
         return np.array(
             [
                 F,
-                kappa**2 * (self.eta_u * ww + self.eta_w * uu),
-                kappa**2 * (uu + ww),
+                kappa * kappa * (self.eta_u * ww + self.eta_w * uu),
+                kappa * kappa * (uu + ww),
                 uu,
                 ww,
                 cos_uw,
                 _angle(self.u0_hat, u_hat),
                 _angle(self.w0_hat, w_hat),
-                0.5 * self.a * (F - self.m) ** 2,
+                0.5 * self.a * (F - self.m) * (F - self.m),  # x * x: inf on overflow, where ** raises
             ]
         )
 
@@ -424,7 +470,7 @@ def _rescaled(v: np.ndarray) -> tuple[np.ndarray | None, float]:
     if vmax == 0.0:
         return None, 0.0
     v = v / vmax
-    return v, float(np.dot(v, v))
+    return v, _dot(v, v)
 
 
 def _unit(v: np.ndarray) -> np.ndarray | None:
@@ -437,7 +483,8 @@ def _angle(a_hat: np.ndarray | None, b_hat: np.ndarray | None) -> float:
     """Angle in [0, pi] between unit vectors (Kahan: 2 atan2(|a - b|, |a + b|)); nan if either is None."""
     if a_hat is None or b_hat is None:
         return math.nan
-    return 2.0 * math.atan2(float(np.linalg.norm(a_hat - b_hat)), float(np.linalg.norm(a_hat + b_hat)))
+    diff, total = a_hat - b_hat, a_hat + b_hat
+    return 2.0 * math.atan2(math.sqrt(_dot(diff, diff)), math.sqrt(_dot(total, total)))
 
 
 def _final(flow: _Flow, obs: _Observer, values: np.ndarray, t_scale: float) -> np.ndarray:

@@ -7,13 +7,14 @@ long-time limit, and input validation.
 """
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from phasefl.params import Model
 from phasefl.results import OBSERVABLES, State, Trajectory
-from phasefl.simulation import _angle, _Flow, _unit, simulate
+from phasefl.simulation import _angle, _dot, _Flow, _Observer, _unit, simulate
 
 
 def _k0(model, u0, w0):
@@ -230,10 +231,12 @@ def test_times_unsorted_duplicates_and_exact_initial_state():
     assert tr.F[0] == tr.F[3]
     ref = simulate(model, u0, w0, np.sort(times))
     np.testing.assert_array_equal(tr.F[[1, 4, 2, 0]], ref.F[[0, 1, 2, 3]])
+    # t = 0 is the initial state itself: the dot products to within one ulp of their exact values
+    uu, ww, uw = _exact_dot(u0, u0), _exact_dot(w0, w0), _exact_dot(u0, w0)
     kappa, eta_u, eta_w = model.output_scale, model.lr_u, model.lr_w
-    assert tr.F[1] == kappa * np.dot(u0, w0)
-    assert tr.norm_u2[1] == np.dot(u0, u0) and tr.norm_w2[1] == np.dot(w0, w0)
-    assert tr.ntk[1] == kappa**2 * (eta_u * np.dot(w0, w0) + eta_w * np.dot(u0, u0))
+    assert abs(tr.F[1] - kappa * uw) <= np.spacing(abs(kappa * uw)) * 1.5
+    assert abs(tr.norm_u2[1] - uu) <= np.spacing(uu) and abs(tr.norm_w2[1] - ww) <= np.spacing(ww)
+    assert tr.ntk[1] == pytest.approx(kappa**2 * (eta_u * ww + eta_w * uu), rel=4e-16)
     assert tr.rot_u[1] == 0.0 and tr.rot_w[1] == 0.0
     assert tr.loss_excess[1] == 0.5 * model.x_var * (tr.F[1] - model.target) ** 2
     scalar = simulate(model, u0, w0, 1.0)
@@ -260,6 +263,28 @@ def test_angle_is_accurate_near_zero_and_pi():
     assert _unit(0 * ref) is None and math.isnan(_angle(None, ref)) and math.isnan(_angle(ref, None))
 
 
+def _exact_dot(x, y) -> float:
+    """x . y correctly rounded (exact rational arithmetic)."""
+    return float(sum(Fraction(float(a)) * Fraction(float(b)) for a, b in zip(x, y)))
+
+
+@pytest.mark.parametrize("scale_exp", [-450, 0, 450])
+def test_dot_products_are_compensated_and_scale_safe(scale_exp):
+    """The simulator's dot product is within one ulp of exact for cancelling sums, at any scale,
+    independently of the BLAS kernel (np.dot of orthogonal vectors scaled by 1e150 gives -1e284 on
+    OpenBLAS's SkylakeX kernel)."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=500)
+    y = rng.normal(size=500)
+    y -= (x @ y / (x @ x)) * x  # nearly orthogonal: x . y cancels ~15 digits
+    y[::7] *= 1e8  # a wide range of magnitudes within the sum
+    x, y = np.ldexp(x, scale_exp), np.ldexp(y, scale_exp)  # exact scaling by powers of two
+    exact = _exact_dot(x, y)
+    got = _dot(x, y)
+    assert abs(got - exact) <= np.spacing(abs(exact)), (got, exact)
+    assert _dot(x, x) == pytest.approx(_exact_dot(x, x), rel=2.3e-16)
+
+
 def test_observables_of_tiny_and_huge_weights():
     """cos and the angles do not lose digits when |u|^2 would under- or overflow."""
     model = Model(1.0, 1.0, 1.0, 1.0, 0.0)
@@ -267,6 +292,21 @@ def test_observables_of_tiny_and_huge_weights():
     for scale in (1e-170, 1e150):
         tr = simulate(model, scale * u0, scale * w0, [0.0, 1.0])
         assert np.all(tr.cos_uw == 0.0) and np.all(tr.rot_u == 0.0) and np.all(tr.rot_w == 0.0)
+        assert np.all(tr.F == 0.0) and np.all(tr.loss_excess == 0.0)
+
+
+def test_observables_that_overflow_are_inf_not_an_exception():
+    """|u|^2 of weights ~1e160 overflows: the observables say inf (no OverflowError)."""
+    model = Model(1.0, 1.0, 1.0, 1.0, 0.0)
+    u0, w0 = np.array([1.0, 2.0]) * 1e160, np.array([2.0, -1.0]) * 1e160
+    tr = simulate(model, u0, w0, [0.0, 1.0])
+    assert np.all(tr.norm_u2 == np.inf) and np.all(tr.ntk == np.inf)
+    assert np.all(tr.F == 0.0) and np.all(tr.cos_uw == 0.0) and np.all(tr.rot_u == 0.0)
+    big = Model(1e200, 1.0, 1.0, 1.0, 1.0)  # F0 ~ 1e200, (F0 - m)^2 and K0 overflow
+    one = np.array([1.0])
+    assert _Observer(big, one, one)(one, one)[OBSERVABLES.index("loss_excess")] == np.inf
+    with pytest.raises(ValueError, match="NTK at initialization overflows"):
+        simulate(big, one, one, [0.0, 1.0])
 
 
 # ------------------------------------------------------------------------------------------
