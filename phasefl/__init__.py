@@ -1,7 +1,7 @@
 """phasefl: exact feature-learning phase diagrams of the solvable linear network of Xu & Ziyin.
 
 The network f(x) = kappa sum_i u_i w_i x on one-dimensional data, trained by gradient flow
-with layer-wise learning rates, solved exactly (spec: shared/spec/model.md).
+with layer-wise learning rates, solved exactly.
 """
 
 from .asymptotics import phase_exponents

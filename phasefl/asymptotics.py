@@ -13,21 +13,14 @@ import numpy as np
 from . import kernels
 from ._generated.closed_form import EXPONENTS
 from .regimes import LABELS
+from .scalings import EXPONENT_NAMES, PARAMETRIZATIONS  # noqa: F401  (also re-exported: the exponent tables live in scalings)
 
-EXPONENT_NAMES = ("alpha", "b_u", "b_w", "c_u", "c_w")
 EXPONENT_MEANING = {
     "alpha": "output scale kappa ~ d^-alpha",
     "b_u": "init scale of u, sigma_u ~ d^-b_u",
     "b_w": "init scale of w, sigma_w ~ d^-b_w",
     "c_u": "learning rate of u, eta_u ~ d^-c_u",
     "c_w": "learning rate of w, eta_w ~ d^-c_w",
-}
-#: (alpha, b_u, b_w, c_u, c_w) of the named parametrizations (spec E.3 table).
-PARAMETRIZATIONS = {
-    "ntk": (0.5, 0.0, 0.0, 0.0, 0.0),
-    "mean-field": (1.0, 0.0, 0.0, 0.0, 0.0),
-    "mup": (0.0, 1.0, 0.0, 1.0, -1.0),
-    "standard": (0.0, 0.5, 0.0, 0.0, 0.0),
 }
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,9 +20,102 @@ class UsageError(Exception):
     """Bad command-line input: reported in one line with exit code 2."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM: the command stops, keeping only complete outputs (exit 128 + signal)."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signum)
+        self.signum = signum
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit code 2, no usage dump
         raise UsageError(message)
+
+    def parse_args(self, args=None, namespace=None):
+        return super().parse_args(_attach_negative_values(self, sys.argv[1:] if args is None else args), namespace)
+
+
+_NEGATIVE = re.compile(r"^-\d|^-\.\d|^-inf|^-nan", re.IGNORECASE)
+
+
+def _attach_negative_values(parser: argparse.ArgumentParser, argv) -> list[str]:
+    """``--target -2:2:81`` as ``--target=-2:2:81``: argparse would read a value that starts with a
+    minus sign as an option."""
+    takes_value = {
+        flag
+        for action in parser._actions
+        if action.nargs is None and action.option_strings
+        for flag in action.option_strings
+    }
+    out = []
+    for token in argv:
+        if out and out[-1] in takes_value and _NEGATIVE.match(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def run_main(
+    prog: str, body: Callable[[], int], interrupted: Callable[[], str] = lambda: "interrupted; nothing written"
+) -> int:
+    """Run a command's body with one-line errors: bad input or an unwritable output -> exit 2, SIGINT
+    or SIGTERM -> 128 + signal number with ``interrupted()``'s message, never a traceback (unless
+    PHASEFL_DEBUG=1 is set, for an unexpected error)."""
+
+    def stop(signum, _frame):
+        raise Interrupted(signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGXFSZ", None)):
+        if sig is not None:  # SIGTERM stops like ^C; past a file-size limit, writes fail with EFBIG
+            previous[sig] = signal.signal(sig, stop if sig == signal.SIGTERM else signal.SIG_IGN)
+    try:
+        return body()
+    except (UsageError, ValueError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as err:
+        signum = err.signum if isinstance(err, Interrupted) else signal.SIGINT
+        print(f"{prog}: {interrupted()}", file=sys.stderr)
+        return 128 + int(signum)
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        reason = err.strerror or errno.errorcode.get(err.errno or 0, str(err))
+        print(f"{prog}: error: could not write{where}: {reason}; nothing was written", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug: one line, and the traceback on request
+        if os.environ.get("PHASEFL_DEBUG"):
+            raise
+        print(
+            f"{prog}: internal error: {type(err).__name__}: {err} (PHASEFL_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def check_output_folder(out: Path, force: bool, holds: tuple[str, ...]) -> None:
+    """Before any work: ``out`` must be a folder we can create and write in, and must not hold any of
+    ``holds`` already unless ``force``. UsageError in one line otherwise."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    if not force and any((out / name).exists() for name in holds):
+        raise UsageError(
+            f"{out} already holds results; pass --force to overwrite them, or --out to choose another folder"
+        )
+    probe = out.absolute()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"--out {out}: {probe} is a file, not a folder")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".phasefl-probe-", dir=probe))
+    except OSError as err:
+        raise UsageError(f"--out {out}: cannot write in {probe} ({err.strerror or err})") from None
 
 
 def parse_axes(text: str, allowed) -> list[str]:

@@ -25,8 +25,20 @@ import numpy as np
 
 from . import __version__
 from .asymptotics import EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATIONS, exponent_table
-from .cli import DEFAULT_FORMATS, Parser, Progress, UsageError, add_format_argument, parse_axes, write_outputs
+from .cli import (
+    DEFAULT_FORMATS,
+    FIGURE_FORMATS,
+    Parser,
+    Progress,
+    UsageError,
+    add_format_argument,
+    check_output_folder,
+    parse_axes,
+    run_main,
+    write_outputs,
+)
 from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
+from .scalings import base_table
 
 EXPONENT_DEFAULTS = {
     "alpha": "-0.5:2.5:301",
@@ -37,6 +49,7 @@ EXPONENT_DEFAULTS = {
 }
 
 DEFAULT_SEEDS = 8
+PROG = "python -m phasefl.diagram"
 
 EXAMPLES = """\
 examples:
@@ -44,13 +57,22 @@ examples:
   python -m phasefl.diagram --axis output_scale,lr_ratio --param mean-field --width 1e4
   python -m phasefl.diagram --axis init_scale --init-scale 1e-4:1e4:200 --seeds 16 --time 10
   python -m phasefl.diagram --axis width,target --target -2:2:81:lin
+  python -m phasefl.diagram --axis width --lr-u 2 --lr-ratio 3 --param mup
   python -m phasefl.diagram --asymptotic --axis alpha,b_u --param ntk
-  python -m phasefl.diagram --axis width,init_scale --width 1:1e8:4000 --init-scale 1e-4:1e4:4000 \
+  python -m phasefl.diagram --axis width,init_scale --width 1:1e8:4000 --init-scale 1e-4:1e4:4000 \\
       --scheduler local:2 --out big.zarr          (then --resume if interrupted)
 
 ranges are START:STOP:N, log-spaced (positive quantities) or linear (target, exponents);
-write --target=-2:2:81 (with "=") when a range starts with a minus sign;
 append :lin or :log to choose. A single number fixes a parameter that is not an axis.
+
+what the numbers mean: width d counts hidden units and target is the slope m; every other
+value multiplies the base of --param at the cell's width:
+  kappa = base * output_scale      sigma_u = base * init_scale_u   sigma_w = base * init_scale_w
+  eta_u = base * lr_u              eta_w = base * lr_w   (or base * lr_u * lr_ratio)
+init_scale_u and init_scale_w default to init_scale; every multiplier defaults to 1; --lr-w
+and --lr-ratio exclude each other. Bases (d = width):
+{bases}
+The title and diagram.nc state the absolute kappa, sigma, eta used (variables cell_*).
 """
 
 
@@ -62,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact feature-learning phase diagram of f(x) = kappa sum_i u_i w_i x trained by gradient "
         "flow (Xu & Ziyin). Each cell is labelled kernel, alignment, disalignment or rescaling from the exact "
         "t -> infinity solution and compared with the kernel (frozen-NTK) baseline.",
-        epilog=EXAMPLES,
+        epilog=EXAMPLES.format(bases=base_table()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -120,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "streams the sweep into a chunked zarr store instead (no figures; any grid size)",
     )
     add_format_argument(p)
+    p.add_argument("--force", action="store_true", help="overwrite the results already in --out (never a .zarr store)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument(
         "--scheduler",
@@ -171,9 +194,17 @@ def _sweep_spec(args):
     for name in AXES:
         text = getattr(args, name)
         if name in names:
-            parsed = parse_range(name, text if text is not None else AXES[name].default)
+            text = text if text is not None else AXES[name].default
+            parsed = parse_range(name, text)
             if not isinstance(parsed, Axis):
                 raise UsageError(f"--{name.replace('_', '-')} is an axis: give START:STOP:N, got {text!r}")
+            requested = int(text.split(":")[2])
+            if parsed.values.size < requested and not args.quiet:
+                print(
+                    f"note: --{name} {text} gives {parsed.values.size} distinct whole widths, not {requested} "
+                    "(widths are rounded to whole hidden units, each kept once)",
+                    file=sys.stderr,
+                )
             axes.append(parsed)
         elif text is not None:
             parsed = parse_range(name, text)
@@ -202,6 +233,13 @@ def _finite_width(args):
         raise UsageError(f"--chunk-cells must be >= 1, got {args.chunk_cells}")
     names = [a.name for a in spec.axes]
     fixed = spec.fixed
+    cells = int(np.prod(spec.shape))
+    if cells > MAX_IN_MEMORY_CELLS:
+        raise UsageError(
+            f"a {' x '.join(map(str, spec.shape))} grid ({cells:,} cells) is more than a diagram held in memory "
+            f"may have ({MAX_IN_MEMORY_CELLS:,} cells, about 1.2 GB of results): write it to a zarr store with "
+            "--out NAME.zarr"
+        )
     if args.scheduler == "embedded":
         from . import kernels
 
@@ -215,14 +253,17 @@ def _finite_width(args):
         try:
             _run_store(args, spec, store, resume=False)
             ds = scaleout.open_result(store).load()
+            for variable in ds.variables.values():  # the store's encodings and fill values are not netCDF's
+                variable.encoding = {}
+                variable.attrs.pop("_FillValue", None)
         finally:
             shutil.rmtree(store.parent, ignore_errors=True)
     ds.attrs["command"] = _command(args)
-    fixed_text = ", ".join(f"{k} = {v:g}" for k, v in fixed.items() if k not in ("width", "target"))
-    width_text = "" if "width" in names else f"width d = {fixed.get('width', 1000):g}, "
+    width_text = "" if "width" in names else f" · width d = {fixed.get('width', 1000):g}"
+    target_text = "" if "target" in names else f" · target m = {fixed.get('target', 1.0):g}"
     title = (
-        f"Exact phase diagram, {_pretty(spec.param)} parametrization ({width_text}target m = "
-        f"{fixed.get('target', 1.0):g}{', ' + fixed_text if fixed_text else ''}; {spec.seeds} seed(s))"
+        f"Exact phase diagram · {_pretty(spec.param)} parametrization{width_text}{target_text} · "
+        f"{spec.seeds} seed{'s' if spec.seeds > 1 else ''} per cell\n{spec.formulas()}"
     )
     from .plot import plot_diagram
 
@@ -376,42 +417,73 @@ def _to_store(args) -> tuple[list[str], list[Path]]:
     return summary, [store]
 
 
+#: Largest grid computed in memory (cells): about 1.2 GB of results; larger grids stream to --out RUN.zarr.
+MAX_IN_MEMORY_CELLS = 1 << 22
+
+
+def _check_request(args) -> None:
+    """Everything that can be checked before any computing: options that go together, the output place."""
+    if args.resume and not (args.out or "").endswith(".zarr"):
+        raise UsageError("--resume continues a zarr store: give --out RUN.zarr")
+    zarr_out = (args.out or "").endswith(".zarr")
+    if args.asymptotic and (args.scheduler != "embedded" or zarr_out):
+        raise UsageError("--scheduler and .zarr output apply to finite-width sweeps, not --asymptotic")
+    if args.format is not None and zarr_out:
+        raise UsageError("--format chooses figure files; a .zarr store has no figures")
+    for flag, value in (("--kernel-threshold", args.kernel_threshold),):
+        if not (np.isfinite(value) and value > 0):
+            raise UsageError(f"{flag} must be a finite number > 0, got {value:g}")
+    if not (0 <= args.zeta_threshold <= 1):
+        raise UsageError(f"--zeta-threshold must be in [0, 1], got {args.zeta_threshold:g}")
+    if zarr_out or args.scheduler != "embedded":
+        try:
+            import zarr  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "a .zarr store and --scheduler need zarr and Dask: pip install 'phasefl[distributed]'"
+            ) from None
+    if zarr_out:
+        store = Path(args.out)
+        if store.exists() and not args.resume:
+            raise UsageError(f"{store} already exists; pass --resume to continue it, or choose another --out")
+        check_output_folder(store.parent, force=True, holds=())
+    else:
+        out = Path(args.out) if args.out else _default_out(args)
+        check_output_folder(out, args.force, holds=("diagram.nc",) + tuple(f"diagram.{f}" for f in FIGURE_FORMATS))
+
+
+def _default_out(args) -> Path:
+    return Path("diagram-" + "-".join(n.strip() for n in args.axis.split(",") if n.strip()))
+
+
+def _interrupt_message(args) -> str:
+    if (args.out or "").endswith(".zarr"):
+        return f"interrupted; completed chunks are kept in {args.out}: rerun with --resume"
+    return "interrupted; nothing written"
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
-    prog = "python -m phasefl.diagram"
-    try:
-        args = build_parser().parse_args(argv)
+    state = {}
+
+    def body() -> int:
+        args = state["args"] = build_parser().parse_args(argv)
         args.argv = argv
         if args.axis is None:
             args.axis = "c_w,alpha" if args.asymptotic else "width,init_scale"
-        if args.resume and not (args.out or "").endswith(".zarr"):
-            raise UsageError("--resume continues a zarr store: give --out RUN.zarr")
-        if args.asymptotic and (args.scheduler != "embedded" or (args.out or "").endswith(".zarr")):
-            raise UsageError("--scheduler and .zarr output apply to finite-width sweeps, not --asymptotic")
-        if args.format is not None and (args.out or "").endswith(".zarr"):
-            raise UsageError("--format chooses figure files; a .zarr store has no figures")
+        _check_request(args)
         if args.out and args.out.endswith(".zarr"):
             summary, paths = _to_store(args)
         else:
-            if args.asymptotic:
-                ds, fig, summary = _asymptotic(args)
-            else:
-                ds, fig, summary = _finite_width(args)
-            out = Path(args.out) if args.out else Path("diagram-" + "-".join(parse_axes(args.axis, list(ds.dims))))
+            ds, fig, summary = _asymptotic(args) if args.asymptotic else _finite_width(args)
+            out = Path(args.out) if args.out else _default_out(args)
             paths = write_outputs(ds, fig, out, args.format or DEFAULT_FORMATS)
-    except (UsageError, ValueError) as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        if args.out and args.out.endswith(".zarr"):
-            print(f"{prog}: interrupted; completed chunks are kept in {args.out}: rerun with --resume", file=sys.stderr)
-        else:
-            print(f"{prog}: interrupted; nothing written", file=sys.stderr)
-        return 130
-    if not args.quiet:
-        print("\n".join(summary))
-        print(f"wrote {', '.join(str(p) for p in paths)}  ({time.perf_counter() - started:.2f} s)")
-    return 0
+        if not args.quiet:
+            print("\n".join(summary))
+            print(f"wrote {', '.join(str(p) for p in paths)}  ({time.perf_counter() - started:.2f} s)")
+        return 0
+
+    return run_main(PROG, body, lambda: _interrupt_message(state["args"]) if "args" in state else "interrupted")
 
 
 if __name__ == "__main__":

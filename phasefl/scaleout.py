@@ -243,7 +243,7 @@ def open_result(path: Path):
     """The store as an ``xarray.Dataset`` (lazy where dask is installed)."""
     import xarray as xr
 
-    return xr.open_zarr(str(path), consolidated=True, chunks=None)
+    return xr.open_zarr(str(path), consolidated=True, chunks=None, mask_and_scale=False)  # labels stay int8
 
 
 def remove(path: Path) -> None:

@@ -87,6 +87,7 @@ def _dot(x: np.ndarray, y: np.ndarray) -> float:
         s = z
     return math.ldexp(s + c, ex + ey)
 
+
 _ANGLES = frozenset({"cos_uw", "rot_u", "rot_w"})  # converge in absolute terms
 
 

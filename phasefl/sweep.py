@@ -1,10 +1,10 @@
 """Grids of hyperparameters -> batched exact kernels -> a labelled ``xarray.Dataset``.
 
-A sweep has one or two axes among ``AXES``. Every axis value multiplies the base that the
-chosen parametrization (spec E.3) gives at the cell's width: kappa = d^-alpha * output_scale,
-sigma_u = d^-b_u * init_scale * init_scale_u, sigma_w = d^-b_w * init_scale * init_scale_w,
-eta_u = d^-c_u * lr_u / sqrt(lr_ratio), eta_w = d^-c_w * lr_w * sqrt(lr_ratio) (so lr_ratio sets
-eta_w/eta_u at a fixed geometric mean), and target is the slope m (with E[x^2] = 1).
+A sweep has one or two axes among ``AXES``. Every axis or fixed value other than width and
+target is a multiplier on the base that the chosen parametrization gives at the cell's width
+(``phasefl.scalings``: kappa = d^-alpha * output_scale, sigma_u = d^-b_u * init_scale_u with
+init_scale_u defaulting to init_scale, eta_w = d^-c_w * lr_w or d^-c_w * lr_u * lr_ratio, ...);
+target is the slope m (with E[x^2] = 1).
 
 Initializations are i.i.d. Gaussian, drawn exactly through the Gram numbers. The draw of a
 cell depends only on (seed, seed index, width), so a refined grid reuses the draws of the
@@ -23,10 +23,10 @@ import xarray as xr
 
 from . import __version__, kernels
 from ._generated.closed_form import ORDER_PARAMETERS
-from .asymptotics import PARAMETRIZATIONS
 from .gram import bartlett, scale_bartlett
 from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD, label_codes
 from .results import OBSERVABLES
+from .scalings import OUT_OF_RANGE, PARAMETRIZATIONS, absolute, check_multipliers, check_sizes, formulas
 from .solve import cell_inputs
 
 
@@ -40,17 +40,19 @@ class AxisInfo:
 
 AXES: dict[str, AxisInfo] = {
     "width": AxisInfo("width d (rounded to whole units)", "hidden units", "1:1e6:64"),
-    "init_scale": AxisInfo("init scale (both layers)", "x base sigma", "1e-3:1e3:64"),
+    "init_scale": AxisInfo("init scale of both layers (sigma_u and sigma_w unless set)", "x base sigma", "1e-3:1e3:64"),
     "init_scale_u": AxisInfo("init scale of u", "x base sigma_u", "1e-3:1e3:64"),
     "init_scale_w": AxisInfo("init scale of w", "x base sigma_w", "1e-3:1e3:64"),
     "output_scale": AxisInfo("output scale", "x base kappa", "1e-3:1e3:64"),
     "lr_u": AxisInfo("learning rate of u", "x base eta_u", "1e-3:1e3:64"),
     "lr_w": AxisInfo("learning rate of w", "x base eta_w", "1e-3:1e3:64"),
-    "lr_ratio": AxisInfo("learning-rate ratio eta_w/eta_u", "x base ratio", "1e-4:1e4:64"),
+    "lr_ratio": AxisInfo(
+        "learning-rate ratio (eta_w = lr_ratio x eta_u, on the base)", "x base eta_w/eta_u", "1e-4:1e4:64"
+    ),
     "target": AxisInfo("target slope m", "1", "-2:2:65", positive=False),
 }
-#: Values of the parameters that are not swept.
-FIXED_DEFAULTS = {name: 1.0 for name in AXES} | {"width": 1000.0}
+#: Values of width and target when neither is swept nor given (multipliers: see ``phasefl.scalings``).
+FIXED_DEFAULTS = {"width": 1000.0, "target": 1.0}
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,16 @@ def parse_range(name: str, text: str) -> Axis | float:
     """
     info = AXES[name]
     parts = text.split(":")
-    try:
-        if len(parts) == 1:
+    if len(parts) == 1:
+        try:
             value = float(parts[0])
-            _check_value(name, info, np.array([value]))
-            return float(np.round(value)) if name == "width" else value
+        except ValueError:
+            raise ValueError(
+                f"--{name.replace('_', '-')} expects a number or START:STOP:N[:log|:lin], got {text!r}"
+            ) from None
+        _check_value(name, info, np.array([value]))
+        return float(np.round(value)) if name == "width" else value
+    try:
         if len(parts) not in (3, 4):
             raise ValueError
         start, stop, n = float(parts[0]), float(parts[1]), parts[2]
@@ -110,8 +117,12 @@ def _check_value(name: str, info: AxisInfo, values: np.ndarray) -> None:
     if name == "width":
         bad |= values < 1
     if bad.any():
-        need = "a finite number >= 1" if name == "width" else ("finite and > 0" if info.positive else "finite")
-        raise ValueError(f"--{name.replace('_', '-')} must be {need}, got {float(values[bad][0])!r}")
+        need = (
+            "a finite number >= 1 (hidden units)"
+            if name == "width"
+            else ("a finite number > 0 (a multiplier)" if info.positive else "a finite number")
+        )
+        raise ValueError(f"--{name.replace('_', '-')} must be {need}, got {float(values[bad][0]):g}")
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,19 @@ class SweepSpec:
             raise ValueError(f"--seeds must be >= 1, got {self.seeds}")
         if self.time is not None and not (math.isfinite(self.time) and self.time >= 0):
             raise ValueError(f"--time must be finite and >= 0, got {self.time!r}")
+        check_multipliers(self.multipliers())
+        _check_representable(self)
+
+    def formulas(self) -> str:
+        """The absolute hyperparameters as functions of the width, with axis names and fixed values."""
+        given = {k: v if isinstance(v, str) else f"{v:g}" for k, v in self.multipliers().items()}
+        return formulas(self.param, given)
+
+    def multipliers(self) -> dict[str, float | str]:
+        """The multipliers set by an axis (value: the axis name) or fixed (value: the number)."""
+        given = {k: v for k, v in self.fixed.items() if k not in FIXED_DEFAULTS}
+        given.update({a.name: a.name for a in self.axes if a.name not in FIXED_DEFAULTS})
+        return given
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -152,23 +176,32 @@ class SweepSpec:
 
 
 def cell_parameters(spec: SweepSpec) -> dict[str, np.ndarray]:
-    """Hyperparameters of every grid cell (arrays of the grid shape)."""
-    grids = np.meshgrid(*(a.values for a in spec.axes), indexing="ij")
-    value = {name: np.full(spec.shape, spec.fixed.get(name, FIXED_DEFAULTS[name])) for name in AXES}
-    value.update({a.name: g for a, g in zip(spec.axes, grids)})
-    alpha, b_u, b_w, c_u, c_w = PARAMETRIZATIONS[spec.param]
-    d = value["width"]
-    root = np.sqrt(value["lr_ratio"])
-    return {
-        "width": d,
-        "output_scale": d**-alpha * value["output_scale"],
-        "init_scale_u": d**-b_u * value["init_scale"] * value["init_scale_u"],
-        "init_scale_w": d**-b_w * value["init_scale"] * value["init_scale_w"],
-        "lr_u": d**-c_u * value["lr_u"] / root,
-        "lr_w": d**-c_w * value["lr_w"] * root,
-        "x_var": np.ones(spec.shape),
-        "xy_cov": value["target"],
-    }
+    """Absolute hyperparameters of every grid cell (arrays of the grid shape)."""
+    return _cells(spec, spec.axes)
+
+
+def _cells(spec: SweepSpec, axes: tuple[Axis, ...]) -> dict[str, np.ndarray]:
+    shape = tuple(a.values.size for a in axes)
+    grids = dict(zip((a.name for a in axes), np.meshgrid(*(a.values for a in axes), indexing="ij")))
+    given = {k: grids.get(k, v) for k, v in spec.multipliers().items()}  # an axis's grid, or its fixed value
+    d = grids.get("width", np.full(shape, spec.fixed.get("width", FIXED_DEFAULTS["width"])))
+    target = grids.get("target", np.full(shape, spec.fixed.get("target", FIXED_DEFAULTS["target"])))
+    cells = {"width": d} | {k: np.broadcast_to(v, shape) for k, v in absolute(spec.param, d, given).items()}
+    return cells | {"x_var": np.ones(shape), "xy_cov": target}
+
+
+def _check_representable(spec: SweepSpec) -> None:
+    """ValueError naming the quantity and the corner of the grid where a cell's typical sizes leave
+    float64's safe range (every quantity is a power law in each axis, so the corners bound it)."""
+    ends = tuple(Axis(a.name, a.values[[0, -1]] if a.values.size > 1 else a.values, a.spacing) for a in spec.axes)
+    c = _cells(spec, ends)
+    bad = check_sizes(c["width"], c)
+    if bad is not None:
+        key, value, at = bad
+        where = [f"{a.name} = {a.values[i]:g}" for a, i in zip(ends, at)] + [
+            f"{k} = {v:g}" for k, v in spec.fixed.items()
+        ]
+        raise ValueError(f"{key} = {value:.3g} at {', '.join(where)}: {OUT_OF_RANGE}")
 
 
 def _width_key(width: float) -> int:
@@ -289,7 +322,13 @@ def evaluate_block(spec: SweepSpec, block: tuple[slice, ...]) -> dict[str, np.nd
     return out
 
 
-CELL_VARIABLES = ("output_scale", "init_scale_u", "init_scale_w", "lr_u", "lr_w")
+CELL_VARIABLES = {  # absolute hyperparameters of each cell: name -> (long_name, units)
+    "output_scale": ("output scale kappa (absolute)", "1"),
+    "init_scale_u": ("init scale sigma_u of u (absolute standard deviation per entry)", "1"),
+    "init_scale_w": ("init scale sigma_w of w (absolute standard deviation per entry)", "1"),
+    "lr_u": ("learning rate eta_u of u (absolute)", "1/(time E[x^2])"),
+    "lr_w": ("learning rate eta_w of w (absolute)", "1/(time E[x^2])"),
+}
 
 
 def default_block_cells(spec: SweepSpec) -> int:
@@ -347,7 +386,7 @@ def coordinates(spec: SweepSpec) -> dict:
 
 
 def variable_attrs(name: str) -> dict:
-    long_name, units = VARIABLES.get(name, (f"{name[5:]} of the cell (kappa, sigma or eta)", "1"))
+    long_name, units = VARIABLES.get(name) or CELL_VARIABLES[name[5:]]
     attrs = {"long_name": long_name, "units": units}
     if name in ("label", "label_at_time"):
         attrs.update(flag_values=np.arange(len(LABELS), dtype=np.int8), flag_meanings=" ".join(LABELS))
@@ -364,7 +403,9 @@ def dataset_attrs(spec: SweepSpec) -> dict:
         kernel_threshold=spec.kernel_threshold,
         zeta_threshold=spec.zeta_threshold,
         spec=json.dumps(spec.describe(), default=float),
-        model="f(x) = kappa sum_i u_i w_i x, gradient flow, MSE, E[x^2] = 1 (spec: shared/spec/model.md)",
+        model="f(x) = kappa sum_i u_i w_i x, gradient flow, MSE, E[x^2] = 1",
+        hyperparameters=spec.formulas() + " (d = width)",
+        parametrization_base=formulas(spec.param, {}),
     )
     if spec.time is not None:
         attrs["time"] = spec.time

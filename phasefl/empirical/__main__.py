@@ -15,7 +15,19 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import DEFAULT_FORMATS, Parser, Progress, UsageError, add_format_argument, parse_axes, write_outputs
+from .. import __version__
+from ..cli import (
+    DEFAULT_FORMATS,
+    FIGURE_FORMATS,
+    Parser,
+    Progress,
+    UsageError,
+    add_format_argument,
+    check_output_folder,
+    parse_axes,
+    run_main,
+    write_outputs,
+)
 from ..regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 from .grid import AXES, DEFAULT_RANGES, FIXED_DEFAULTS
 
@@ -115,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default=None, help="output folder (default: empirical-AXIS1-AXIS2)")
     add_format_argument(p)
+    p.add_argument("--force", action="store_true", help="overwrite the results already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--version", action="version", version=f"phasefl {__version__}")
     return p
 
 
@@ -179,13 +193,16 @@ def title_of(spec) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
-    try:
+
+    def body() -> int:
         args = build_parser().parse_args(argv)
         try:
             from ._torch import torch
         except ImportError as err:
             raise UsageError(str(err)) from None
         spec = spec_from_args(args)
+        out = Path(args.out) if args.out else Path("empirical-" + "-".join(a.name for a in spec.axes))
+        check_output_folder(out, args.force, holds=("diagram.nc",) + tuple(f"diagram.{f}" for f in FIGURE_FORMATS))
         from .data import digits
 
         try:
@@ -200,32 +217,27 @@ def main(argv: list[str] | None = None) -> int:
         for a in spec.axes:
             cells *= a.values.size
         with CellProgress(cells, args.quiet) as bar:
-            ds = sweep(spec, progress=bar.update, data=data)
+            try:
+                ds = sweep(spec, progress=bar.update, data=data)
+            except FloatingPointError as err:
+                raise UsageError(f"{err}; nothing written") from None
         ds.attrs["command"] = PROG + " " + " ".join(sys.argv[1:] if argv is None else argv)
         fig = plot_empirical(ds, title_of(spec))
-        out = Path(args.out) if args.out else Path("empirical-" + "-".join(a.name for a in spec.axes))
         paths = write_outputs(ds, fig, out, args.format or DEFAULT_FORMATS)
-    except (UsageError, ValueError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
-    except FloatingPointError as err:
-        print(f"{PROG}: error: {err}; nothing written", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
-        return 130
-    if not args.quiet:
-        labels = ds["label"].values
-        for k, name in enumerate(LABELS):
-            line = f"{name:<13}{int((labels == k).sum()):>5} cells"
+        if not args.quiet:
+            labels = ds["label"].values
+            for k, name in enumerate(LABELS):
+                line = f"{name:<13}{int((labels == k).sum()):>5} cells"
+                if "exact_label" in ds:
+                    line += f"   (exact model: {int((ds['exact_label'].values == k).sum())})"
+                print(line)
             if "exact_label" in ds:
-                line += f"   (exact model: {int((ds['exact_label'].values == k).sum())})"
-            print(line)
-        if "exact_label" in ds:
-            agree = float((ds["exact_label"].values == labels).mean())
-            print(f"agreement with the exact model: {100 * agree:.0f}% of cells")
-        print(f"wrote {', '.join(str(p) for p in paths)}  ({time.perf_counter() - started:.1f} s)")
-    return 0
+                agree = float((ds["exact_label"].values == labels).mean())
+                print(f"agreement with the exact model: {100 * agree:.0f}% of cells")
+            print(f"wrote {', '.join(str(p) for p in paths)}  ({time.perf_counter() - started:.1f} s)")
+        return 0
+
+    return run_main(PROG, body)
 
 
 if __name__ == "__main__":
