@@ -179,7 +179,7 @@ def _run_store(args, spec, store: Path, resume: bool) -> None:
         log(
             f"resume: {len(everything) - len(todo)} of {len(everything)} chunks already complete; computing {len(todo)}"
         )
-    with Progress(len(todo), args.quiet) as bar:
+    with scaleout.writer_lock(store), Progress(len(todo), args.quiet) as bar:
         scaleout.execute(spec, store, todo, args.scheduler, progress=bar.update, log=log)
 
 

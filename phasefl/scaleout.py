@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -140,24 +143,100 @@ def compute_block(spec: SweepSpec, block: tuple[slice, ...], path: str) -> int:
     return int(np.prod([sl.stop - sl.start for sl in block]))
 
 
+def _option(key: str) -> str:
+    """The command-line option behind a field of ``SweepSpec.describe()``."""
+    return {"param": "--param", "axes": "--axis and its ranges", "time": "--time"}.get(
+        key, f"--{key.replace('_', '-')}"
+    )
+
+
+def _differences(saved: dict, now: dict) -> list[str]:
+    """Options whose values differ between a store's specification and the requested one."""
+    out = []
+    for key in sorted(set(saved) | set(now)):
+        if key == "exponents":
+            continue  # follows --param
+        if key == "fixed":
+            for name in sorted(set(saved.get(key, {})) | set(now.get(key, {}))):
+                old, new = saved[key].get(name), now[key].get(name)
+                if old != new:
+                    out.append(f"--{name.replace('_', '-')} (store: {old}, now: {new})")
+        elif json.dumps(saved.get(key), default=float) != json.dumps(now.get(key), default=float):
+            out.append(f"{_option(key)} (store: {saved.get(key)}, now: {now.get(key)})")
+    return out
+
+
+def _read_manifest(path: Path) -> dict:
+    manifest = path / MANIFEST / "spec.json"
+    if not manifest.exists():
+        raise ScaleOutError(f"{path} is not a phasefl sweep store (no {MANIFEST}/spec.json)")
+    try:
+        saved = json.loads(manifest.read_text())
+        saved["fingerprint"], saved["chunks"], saved["spec"]  # noqa: B018 (all three must be there)
+    except (ValueError, KeyError, TypeError) as err:
+        raise ScaleOutError(f"{manifest} is corrupted ({type(err).__name__}: {err}); start a new --out store") from None
+    return saved
+
+
 def open_store(path: Path, spec: SweepSpec, resume: bool, block_cells: int | None) -> tuple[list, list]:
     """Create the store (or check it for --resume); return (all blocks, blocks still to compute)."""
-    manifest = path / MANIFEST / "spec.json"
     if path.exists() and not resume:
         raise ScaleOutError(f"{path} already exists; pass --resume to continue it, or choose another --out")
     if resume and path.exists():
-        if not manifest.exists():
-            raise ScaleOutError(f"{path} is not a phasefl sweep store (no {MANIFEST}/spec.json)")
-        saved = json.loads(manifest.read_text())
+        saved = _read_manifest(path)
         if saved["fingerprint"] != spec_fingerprint(spec):
-            raise ScaleOutError(f"{path} was made by a different sweep specification; --resume needs the same options")
+            now = json.loads(json.dumps(spec.describe(), default=float))
+            differ = _differences(saved["spec"], now) or ["the exact axis values"]
+            raise ScaleOutError(f"{path} was made with other options; --resume needs the same: {'; '.join(differ)}")
         chunks = tuple(saved["chunks"])
+        if block_cells is not None and chunk_shape(spec.shape, block_cells) != chunks:
+            raise ScaleOutError(
+                f"--chunk-cells {block_cells} differs from the store's chunks {chunks}: drop --chunk-cells to resume"
+            )
     else:
         chunks = chunk_shape(spec.shape, default_block_cells(spec) if block_cells is None else block_cells)
         create_store(path, spec, chunks)
     everything = blocks(spec.shape, chunks)
     done = {p.name for p in (path / MANIFEST / "done").iterdir()}
     return everything, [b for b in everything if _block_id(b) not in done]
+
+
+@contextmanager
+def writer_lock(path: Path):
+    """Hold ``RUN.zarr/.phasefl/lock`` (our pid) while computing: a second run on the same store is
+    refused instead of writing the same chunks. A lock whose process is gone is taken over."""
+    lock = path / MANIFEST / "lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text() or "0")
+            except (OSError, ValueError):
+                pid = 0
+            if pid > 0 and _alive(pid):
+                raise ScaleOutError(f"{path} is being written by another run (pid {pid}); wait for it to end") from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        break
+    else:
+        raise ScaleOutError(f"could not take the lock {lock}")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run(
@@ -175,7 +254,8 @@ def run(
     if resume:
         done = len(everything) - len(todo)
         log(f"resume: {done} of {len(everything)} chunks already complete; computing {len(todo)}")
-    execute(spec, path, todo, scheduler, progress, log)
+    with writer_lock(path):
+        execute(spec, path, todo, scheduler, progress, log)
     return path
 
 
@@ -194,7 +274,7 @@ def execute(spec: SweepSpec, path: Path, todo: list, scheduler: str, progress=No
 
 def _client(scheduler: str):
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
     except ImportError:
         raise ScaleOutError(
             "--scheduler needs Dask: pip install 'phasefl[distributed]' (dask[distributed] and zarr)"
@@ -206,14 +286,30 @@ def _client(scheduler: str):
             n = 0
         if n < 1:
             raise ScaleOutError(f"--scheduler local:N needs a worker count N >= 1, got {scheduler!r}")
-        # one numba thread per worker process: the processes are the parallelism
-        cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}
-        )
+        # The worker processes ignore ^C (they inherit SIG_IGN): an interrupt reaches the whole process
+        # group, and only this process should answer it, cancelling the tasks and closing the cluster.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = _local_cluster(n)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         return Client(cluster), cluster
     if scheduler.startswith("tcp://"):
         return Client(scheduler, timeout="20s"), None
     raise ScaleOutError(f"--scheduler must be embedded, local:N or tcp://HOST:PORT, got {scheduler!r}")
+
+
+def _local_cluster(n: int):
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(  # one numba thread per worker process: the processes are the parallelism
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        env={"NUMBA_NUM_THREADS": "1"},
+        silence_logs=logging.CRITICAL,  # an interrupt cancels tasks: say it once, not in every worker's log
+    )
 
 
 def _run_dask(spec, path: Path, scheduler: str, todo: list, progress) -> None:
