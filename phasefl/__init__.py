@@ -10,6 +10,7 @@ from .gram import Gram, gram, sample_gram
 from .params import Model
 from .regimes import LABELS, Classification, classify, classify_batch
 from .results import OBSERVABLES, State, Trajectory
+from .scalings import Configuration, parametrization
 from .solve import final_batch, slope_batch, solve, solve_batch
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ __all__ = [
     "LABELS",
     "OBSERVABLES",
     "Classification",
+    "Configuration",
     "Gram",
     "Model",
     "State",
@@ -28,6 +30,7 @@ __all__ = [
     "gram",
     "kernel_baseline",
     "kernel_baseline_batch",
+    "parametrization",
     "phase_exponents",
     "sample_gram",
     "simulate",

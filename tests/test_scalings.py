@@ -1,0 +1,124 @@
+"""The documented meaning of every multiplier, for every parametrization and every sweep axis.
+
+The formulas are written out here again, from the documentation (README, ``--help``), not imported:
+a change of the mapping in the package must change this file too.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import phasefl
+from phasefl.sweep import SweepSpec, cell_parameters, parse_range, sweep
+
+# (kappa, sigma_u, sigma_w, eta_u, eta_w) exponents of d in each parametrization, as documented
+BASE = {
+    "ntk": lambda d: (d**-0.5, 1.0, 1.0, 1.0, 1.0),
+    "mean-field": lambda d: (1 / d, 1.0, 1.0, 1.0, 1.0),
+    "mup": lambda d: (1.0, 1 / d, 1.0, 1 / d, d),
+    "standard": lambda d: (1.0, d**-0.5, 1.0, 1.0, 1.0),
+}
+
+
+def documented(param, d, m):
+    """The README's rule: sigma_u/w default to init_scale; lr_ratio sets lr_w = lr_u * lr_ratio."""
+    k, su, sw, eu, ew = BASE[param](d)
+    init = m.get("init_scale", 1.0)
+    lr_u = m.get("lr_u", 1.0)
+    lr_w = lr_u * m["lr_ratio"] if "lr_ratio" in m else m.get("lr_w", 1.0)
+    return (
+        k * m.get("output_scale", 1.0),
+        su * m.get("init_scale_u", init),
+        sw * m.get("init_scale_w", init),
+        eu * lr_u,
+        ew * lr_w,
+    )
+
+
+MULTIPLIER_AXES = ["output_scale", "init_scale", "init_scale_u", "init_scale_w", "lr_u", "lr_w", "lr_ratio"]
+FIXED_CHOICES = [{}, {"lr_u": 2.0, "lr_ratio": 3.0}, {"init_scale": 2.0, "init_scale_u": 3.0}, {"lr_w": 5.0}]
+
+
+@pytest.mark.parametrize("param", list(BASE))
+@pytest.mark.parametrize("axis", MULTIPLIER_AXES + ["width", "target"])
+@pytest.mark.parametrize("fixed", FIXED_CHOICES, ids=["none", "lr_u+ratio", "init+init_u", "lr_w"])
+def test_every_cell_has_the_documented_hyperparameters(param, axis, fixed):
+    fixed = {k: v for k, v in fixed.items() if k != axis}
+    given = set(fixed) | {axis}
+    for clash, words in (({"lr_w", "lr_ratio"}, "--lr-w or --lr-ratio"), (set(MULTIPLIER_AXES[1:4]), "no effect")):
+        if clash <= given:  # one of them would have no effect: refused
+            with pytest.raises(ValueError, match=words):
+                SweepSpec((parse_range(axis, "0.5:8:5"),), fixed, param)
+            return
+    values = "-1:2:4" if axis == "target" else ("3:3000:4" if axis == "width" else "0.5:8:5")
+    spec = SweepSpec((parse_range(axis, values),), {"width": 50.0, **fixed} if axis != "width" else fixed, param)
+    cells = cell_parameters(spec)
+    for i, v in enumerate(spec.axes[0].values):
+        d = v if axis == "width" else 50.0
+        m = dict(fixed)
+        if axis not in ("width", "target"):
+            m[axis] = v
+        want = documented(param, d, m)
+        got = tuple(cells[k][i] for k in ("output_scale", "init_scale_u", "init_scale_w", "lr_u", "lr_w"))
+        np.testing.assert_allclose(got, want, rtol=1e-15, err_msg=f"{param} {axis}={v} {fixed}")
+        assert cells["xy_cov"][i] == (v if axis == "target" else 1.0) and cells["x_var"][i] == 1.0
+
+
+def test_two_axes_cross_and_the_title_states_the_formulas():
+    spec = SweepSpec((parse_range("lr_u", "1e-3:1e3:3"), parse_range("lr_ratio", "1e-2:1e2:3")), {}, "ntk")
+    cells = cell_parameters(spec)
+    for (i, lr_u), (j, ratio) in itertools.product(enumerate(spec.axes[0].values), enumerate(spec.axes[1].values)):
+        assert cells["lr_u"][i, j] == pytest.approx(lr_u, rel=1e-15)  # the lr_u axis is eta_u itself (NTK base 1)
+        assert cells["lr_w"][i, j] == pytest.approx(lr_u * ratio, rel=1e-15)
+    assert spec.formulas() == "κ = d^(-1/2), σ_u = σ_w = 1, η_u = lr_u, η_w = lr_u·lr_ratio"
+    fixed = SweepSpec((parse_range("width", "1:100:3"),), {"lr_u": 2.0, "lr_ratio": 3.0}, "mup")
+    assert fixed.formulas() == "κ = 1, σ_u = d^-1, σ_w = 1, η_u = 2·d^-1, η_w = 2·3·d"
+
+
+def test_the_dataset_stores_the_absolute_values_and_formulas():
+    spec = SweepSpec((parse_range("width", "1:100:3"),), {"lr_u": 2.0, "lr_ratio": 3.0}, "mup", seeds=1)
+    ds = sweep(spec)
+    d = ds["width"].values
+    np.testing.assert_allclose(ds["cell_lr_u"].values, 2.0 / d, rtol=1e-15)
+    np.testing.assert_allclose(ds["cell_lr_w"].values, 6.0 * d, rtol=1e-15)
+    np.testing.assert_allclose(ds["cell_init_scale_u"].values, 1.0 / d, rtol=1e-15)
+    assert ds.attrs["hyperparameters"].startswith("κ = 1, σ_u = d^-1")
+    assert "absolute" in ds["cell_lr_w"].attrs["long_name"]
+
+
+@pytest.mark.parametrize("param", list(BASE))
+def test_parametrization_builds_the_documented_configuration(param):
+    cfg = phasefl.parametrization(param, 400, init_scale=2.0, init_scale_w=0.5, lr_u=3.0, lr_ratio=0.25)
+    want = documented(param, 400.0, {"init_scale": 2.0, "init_scale_w": 0.5, "lr_u": 3.0, "lr_ratio": 0.25})
+    got = (cfg.output_scale, cfg.init_scale_u, cfg.init_scale_w, cfg.lr_u, cfg.lr_w)
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    assert cfg.model == phasefl.Model(want[0], want[3], want[4], 1.0, 1.0)
+    g = cfg.sample(seed=3)
+    assert g == phasefl.sample_gram(400.0, want[1], want[2], seed=3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(lr_w=1.0, lr_ratio=2.0), "--lr-w or --lr-ratio"),
+        (dict(init_scale=1.0, init_scale_u=1.0, init_scale_w=1.0), "no effect"),
+        (dict(lr_u=0.0), "lr_u"),
+        (dict(output_scale=float("nan")), "output_scale"),
+    ],
+)
+def test_parametrization_refuses_what_would_not_mean_what_it_says(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        phasefl.parametrization("ntk", 100, **kwargs)
+    with pytest.raises(ValueError, match="unknown parametrization 'sp'"):
+        phasefl.parametrization("sp", 100)
+    with pytest.raises(ValueError, match="width"):
+        phasefl.parametrization("ntk", 0.5)
+
+
+def test_base_table_lists_every_parametrization():
+    from phasefl.scalings import base_table
+
+    lines = base_table().splitlines()
+    assert [line.split()[0] for line in lines] == list(BASE)
+    assert "  mup         κ = 1, σ_u = d^-1, σ_w = 1, η_u = d^-1, η_w = d" in lines
