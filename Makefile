@@ -9,9 +9,11 @@ generate:
 	$(PYTHON) -m phasefl.codegen
 
 lint:
+	@$(PYTHON) -c "import ruff" 2>/dev/null || { echo "make lint needs ruff: pip install -e '.[dev]'"; exit 2; }
 	$(PYTHON) -m ruff check phasefl tests derivations bench figures
 
 typecheck:
+	@$(PYTHON) -c "import mypy" 2>/dev/null || { echo "make typecheck needs mypy: pip install -e '.[dev]'"; exit 2; }
 	$(PYTHON) -m mypy phasefl --ignore-missing-imports
 
 .PHONY: bench figures derivations

@@ -59,5 +59,18 @@ class Trajectory:
         """The observables at ``times[i]``."""
         return State(**{name: float(getattr(self, name)[i]) for name in OBSERVABLES})
 
+    def __repr__(self) -> str:
+        """A few rows (first, last, and t = infinity) instead of nine full arrays."""
+        n = len(self.times)
+        rows = sorted({0, n - 1}) if n else []
+        head = f"Trajectory({n} times from {self.times[0]:.4g} to {self.times[-1]:.4g}" if n else "Trajectory(0 times"
+        lines = [head + ", observables: " + ", ".join(OBSERVABLES) + ")"]
+        lines.append("  " + f"{'t':>11}" + "".join(f"{name:>13}" for name in OBSERVABLES))
+        for i in rows:
+            lines.append("  " + f"{self.times[i]:>11.4g}" + "".join(f"{getattr(self, k)[i]:>13.6g}" for k in OBSERVABLES))
+        if self.final is not None:
+            lines.append("  " + f"{'inf':>11}" + "".join(f"{getattr(self.final, k):>13.6g}" for k in OBSERVABLES))
+        return "\n".join(lines)
+
 
 assert tuple(f.name for f in fields(State)) == OBSERVABLES

@@ -261,6 +261,7 @@ def _evaluate(inputs: np.ndarray, spec: SweepSpec) -> dict[str, np.ndarray]:
 VARIABLES = {  # name -> (long_name, units)
     "label": ("regime (most frequent over seeds)", "1"),
     "label_fraction": ("fraction of seeds in each regime", "1"),
+    "label_name": ("regime (most frequent over seeds), by name", "1"),
     "margin": ("distance of the deciding order parameter to its threshold (median)", "decades"),
     "ntk_ratio": ("K_inf/K0, learning-rate-weighted NTK (median)", "1"),
     "ntk_rel_change": ("K_inf/K0 - 1 (median)", "1"),
@@ -365,6 +366,7 @@ def _dataset(spec: SweepSpec, results: dict[str, np.ndarray]) -> xr.Dataset:
     dims = tuple(a.name for a in spec.axes)
     data = {name: ((("regime",) if name == "label_fraction" else ()) + dims, value) for name, value in results.items()}
     ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()}, coords=coordinates(spec))
+    ds["label_name"] = (dims, np.array(LABELS)[results["label"]])  # the codes' names, readable as they are
     ds.attrs.update(dataset_attrs(spec))
     for name in ds.data_vars:
         ds[name].attrs.update(variable_attrs(name))
