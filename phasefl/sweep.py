@@ -366,10 +366,17 @@ def _dataset(spec: SweepSpec, results: dict[str, np.ndarray]) -> xr.Dataset:
     dims = tuple(a.name for a in spec.axes)
     data = {name: ((("regime",) if name == "label_fraction" else ()) + dims, value) for name, value in results.items()}
     ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()}, coords=coordinates(spec))
-    ds["label_name"] = (dims, np.array(LABELS)[results["label"]])  # the codes' names, readable as they are
+    with_label_names(ds)
     ds.attrs.update(dataset_attrs(spec))
     for name in ds.data_vars:
         ds[name].attrs.update(variable_attrs(name))
+    return ds
+
+
+def with_label_names(ds: xr.Dataset) -> xr.Dataset:
+    """Add ``label_name``, the regime names of the ``label`` codes (readable as they are), in place."""
+    ds["label_name"] = (ds["label"].dims, np.array(LABELS)[ds["label"].values])
+    ds["label_name"].attrs.update(variable_attrs("label_name"))
     return ds
 
 

@@ -291,3 +291,19 @@ def test_an_interrupt_of_a_dask_run_is_one_line(tmp_path):
     ], err
     spec = json.loads((store / scaleout.MANIFEST / "spec.json").read_text())
     assert spec["chunks"] and len(list(done.iterdir())) >= 4
+
+
+def test_a_dask_run_into_a_folder_equals_the_embedded_run(tmp_path):
+    """--scheduler local:2 --out DIR used to fail after the whole sweep (the store's string fill value)."""
+    pytest.importorskip("dask.distributed")
+    import numpy as np
+    import xarray as xr
+
+    args = ["--axis", "width,init_scale", "--width", "1:1e4:6", "--init-scale", "1e-2:1e2:5", "--quiet"]
+    assert diagram.main([*args, "--out", str(tmp_path / "e")]) == 0
+    assert diagram.main([*args, "--scheduler", "local:2", "--out", str(tmp_path / "d")]) == 0
+    with xr.open_dataset(tmp_path / "e" / "diagram.nc", engine="scipy") as e:
+        with xr.open_dataset(tmp_path / "d" / "diagram.nc", engine="scipy") as d:
+            for name in ("label", "label_name", "ntk_ratio", "kernel_distance", "cell_lr_w"):
+                np.testing.assert_array_equal(d[name].values, e[name].values, err_msg=name)
+            assert d["label"].dtype == np.int8
