@@ -226,7 +226,7 @@ def _sweep_spec(args):
 
 def _finite_width(args):
     from . import scaleout
-    from .sweep import blocks, chunk_shape, default_block_cells, sweep, typical_boundaries, with_label_names
+    from .sweep import blocks, chunk_shape, default_block_cells, sweep, typical_boundaries
 
     spec = _sweep_spec(args)
     if args.chunk_cells is not None and args.chunk_cells < 1:
@@ -256,7 +256,6 @@ def _finite_width(args):
             for variable in ds.variables.values():  # the store's encodings and fill values are not netCDF's
                 variable.encoding = {}
                 variable.attrs.pop("_FillValue", None)
-            with_label_names(ds)
         finally:
             shutil.rmtree(store.parent, ignore_errors=True)
     ds.attrs["command"] = _command(args)

@@ -38,6 +38,7 @@ from .sweep import (
     default_block_cells,
     evaluate_block,
     variable_attrs,
+    with_label_names,
 )
 
 MANIFEST = ".phasefl"
@@ -336,10 +337,11 @@ def _run_dask(spec, path: Path, scheduler: str, todo: list, progress) -> None:
 
 
 def open_result(path: Path):
-    """The store as an ``xarray.Dataset`` (lazy where dask is installed)."""
+    """The store as an ``xarray.Dataset``, with ``label_name`` beside the label codes."""
     import xarray as xr
 
-    return xr.open_zarr(str(path), consolidated=True, chunks=None, mask_and_scale=False)  # labels stay int8
+    ds = xr.open_zarr(str(path), consolidated=True, chunks=None, mask_and_scale=False)  # labels stay int8
+    return with_label_names(ds)
 
 
 def remove(path: Path) -> None:

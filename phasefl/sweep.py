@@ -23,7 +23,7 @@ import xarray as xr
 
 from . import __version__, kernels
 from ._generated.closed_form import ORDER_PARAMETERS
-from .gram import bartlett, scale_bartlett
+from .gram import Gram, bartlett, scale_bartlett
 from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD, label_codes
 from .results import OBSERVABLES
 from .scalings import OUT_OF_RANGE, PARAMETRIZATIONS, absolute, check_multipliers, check_sizes, formulas
@@ -209,17 +209,30 @@ def _width_key(width: float) -> int:
     return int(round(math.log(width) * 1e9)) % (2**62)
 
 
-def sample_cells(spec: SweepSpec, cells: dict[str, np.ndarray]) -> np.ndarray:
-    """Kernel inputs (9, seeds * n_cells): each seed's i.i.d. Gaussian init of every cell."""
+def initializations(spec: SweepSpec, cells: dict[str, np.ndarray] | None = None) -> Gram:
+    """Gram numbers of every seed's i.i.d. Gaussian init of every cell: arrays (seeds,) + grid shape.
+
+    The draw of a cell depends only on (seed, seed index, width), so a refined grid reuses the draws
+    of the coarse one at shared widths, and the init scales only rescale them.
+    """
+    cells = cell_parameters(spec) if cells is None else cells
     widths, inverse = np.unique(cells["width"].ravel(), return_inverse=True)
     std = np.empty((3, spec.seeds, widths.size))
     for j, w in enumerate(widths):
         rng = np.random.default_rng([spec.seed, _width_key(w)])
         std[:, :, j] = bartlett(w, spec.seeds, rng)
     c1sq, c2sq, n = (v[:, inverse] for v in std)  # (seeds, n_cells)
-    gram = scale_bartlett(c1sq, c2sq, n, cells["init_scale_u"].ravel(), cells["init_scale_w"].ravel())
-    hyper = [np.broadcast_to(cells[k].ravel(), c1sq.shape) for k in ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")]
-    inputs, _ = cell_inputs(*hyper, *gram)
+    g = scale_bartlett(c1sq, c2sq, n, cells["init_scale_u"].ravel(), cells["init_scale_w"].ravel())
+    shape = (spec.seeds,) + cells["width"].shape
+    return Gram(*(np.reshape(v, shape) for v in g))
+
+
+def sample_cells(spec: SweepSpec, cells: dict[str, np.ndarray]) -> np.ndarray:
+    """Kernel inputs (9, seeds * n_cells): each seed's i.i.d. Gaussian init of every cell."""
+    gram = initializations(spec, cells)
+    seeds = gram.uu.shape[0]
+    hyper = [np.broadcast_to(cells[k], gram.uu.shape) for k in ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")]
+    inputs, _ = cell_inputs(*(v.reshape(seeds, -1) for v in (*hyper, *gram)))
     return inputs
 
 

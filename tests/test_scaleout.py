@@ -44,7 +44,7 @@ def test_resume_refuses_a_different_specification(tmp_path):
     scaleout.run(_spec(), tmp_path / "a.zarr", log=lambda _: None)
     with pytest.raises(scaleout.ScaleOutError, match="already exists"):
         scaleout.run(_spec(), tmp_path / "a.zarr", log=lambda _: None)
-    with pytest.raises(scaleout.ScaleOutError, match="different sweep"):
+    with pytest.raises(scaleout.ScaleOutError, match="--seeds"):
         scaleout.run(_spec(seeds=5), tmp_path / "a.zarr", resume=True, log=lambda _: None)
 
 

@@ -1,5 +1,7 @@
 """The closed form against the actual d-dimensional network (spec D), its identities, bad input."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -56,13 +58,15 @@ def _times(model, u0, w0):
     return np.concatenate([[0.0], np.geomspace(1e-3 * fast, 10 * slow * (1 + np.log1p(slow / fast)), 40)])
 
 
-def _compare(exact, sim, scale_F, tol):
+def _compare(exact, sim, scale_F, tol, floor=None):
+    """Errors above tol: F relative to scale_F, NTKs and norms relative (to at least floor[name]), angles absolute."""
     err = {}
     err["F"] = np.max(np.abs(exact.F - sim.F)) / scale_F
     for name in ("ntk", "ntk_plain", "norm_u2", "norm_w2"):
         a, b = getattr(exact, name), getattr(sim, name)
         both_zero = (a == 0) & (b == 0)
-        err[name] = np.max(np.where(both_zero, 0.0, np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+        ref = np.maximum(np.abs(b), (floor or {}).get(name, 1e-300))
+        err[name] = np.max(np.where(both_zero, 0.0, np.abs(a - b) / ref))
     for name in ("cos_uw", "rot_u", "rot_w"):
         a, b = getattr(exact, name), getattr(sim, name)
         assert np.array_equal(np.isnan(a), np.isnan(b)), name
@@ -78,9 +82,14 @@ def test_closed_form_matches_gradient_flow_of_the_network(name, model, u0, w0):
     scale_F = max(abs(model.target), abs(exact.F[0]))
     bad = _compare(exact, sim, scale_F, 1e-9)
     assert not bad, f"{name}: errors above 1e-9: {bad}"
-    # t = infinity against the simulator's converged limit
-    assert abs(exact.final.F - sim.final.F) <= 1e-9 * scale_F
-    assert exact.final.ntk == pytest.approx(sim.final.ntk, rel=1e-8, abs=1e-12 * exact.ntk[0])
+    # t = infinity, every observable, against the simulator's converged limit (its own stopping rule:
+    # changes below 1e-12 of the scale over two horizon doublings; where the limit is 0 and convergence is
+    # algebraic it stops ~1e-12 of the largest value short of it: relative to at least 1e-3 x the largest
+    # value, 1e-8 allows 1e-11 of it in absolute terms)
+    at_infinity = [SimpleNamespace(**{k: np.array([getattr(t.final, k)]) for k in OBSERVABLES}) for t in (exact, sim)]
+    floor = {k: 1e-3 * np.max(np.abs(getattr(sim, k))) for k in OBSERVABLES}
+    bad = _compare(*at_infinity, scale_F, 1e-8, floor)
+    assert not bad, f"{name}: t = infinity errors above 1e-8: {bad}"
 
 
 def test_every_regime_is_covered():

@@ -116,3 +116,61 @@ def test_bad_spec():
     with pytest.raises(ValueError, match="axes"):
         SweepSpec(axes=(), fixed={})
     assert isinstance(parse_range("target", "-1:1:5"), Axis) and parse_range("target", "-1:1:5").spacing == "linear"
+
+
+def _vectors(uu, ww, uw, d2):
+    """A pair of 2-vectors with the given Gram numbers (the dynamics see nothing else)."""
+    u0 = np.array([np.sqrt(uu), 0.0])
+    w0 = np.array([uw / np.sqrt(uu), np.sqrt(d2 / uu)])
+    return u0, w0
+
+
+def test_seed_aggregation_and_time_outputs_by_hand():
+    """Mode, label fractions, medians and the --time outputs of every cell, recomputed one network at a
+    time with the public single-network API (solve at 0 and T, classify) and numpy's median."""
+    from phasefl.regimes import KERNEL_THRESHOLD, ZETA_THRESHOLD
+    from phasefl.sweep import cell_parameters, initializations
+
+    T = 0.7
+    axes = (parse_range("width", "2:1e4:3"), parse_range("init_scale", "1e-2:1e1:3"))
+    spec = SweepSpec(axes=axes, fixed={"lr_ratio": 3.0}, param="mean-field", seeds=5, seed=2, time=T)
+    ds, g, cells = sweep(spec), initializations(spec), cell_parameters(spec)
+    assert g.uu.shape == (5, 3, 3)
+    for i, j in np.ndindex(3, 3):
+        model = Model(cells["output_scale"][i, j], cells["lr_u"][i, j], cells["lr_w"][i, j])
+        per_seed = {k: [] for k in ("label", "ntk_ratio", "gamma", "zeta", "ratio_T", "loss_T", "label_T", "u")}
+        for s in range(5):
+            u0, w0 = _vectors(*(float(v[s, i, j]) for v in g))
+            traj = solve(model, u0, w0, [0.0, T])
+            res = classify(model, u0, w0)
+            rk_t = traj.ntk[1] / traj.ntk[0] - 1
+            label_t = 0 if abs(rk_t) < KERNEL_THRESHOLD else 3 if res.zeta >= ZETA_THRESHOLD else 2 if rk_t < 0 else 1
+            for key, value in zip(
+                per_seed,
+                (LABELS.index(res.label), res.ntk_ratio, res.gamma, res.zeta, traj.ntk[1] / traj.ntk[0],
+                 traj.loss_excess[1], label_t, float(res.dominant_layer == "u")),
+            ):  # fmt: skip
+                per_seed[key].append(value)
+        counts = np.bincount(per_seed["label"], minlength=4)
+        assert int(ds["label"][i, j]) == int(np.argmax(counts))  # ties: the lowest code
+        np.testing.assert_array_equal(ds["label_fraction"][:, i, j].values, counts / 5)
+        assert int(ds["label_at_time"][i, j]) == int(np.argmax(np.bincount(per_seed["label_T"], minlength=4)))
+        for name, key in (("ntk_ratio", "ntk_ratio"), ("gamma", "gamma"), ("zeta", "zeta"),
+                          ("ntk_ratio_at_time", "ratio_T"), ("loss_excess_at_time", "loss_T")):  # fmt: skip
+            assert float(ds[name][i, j]) == pytest.approx(np.median(per_seed[key]), rel=1e-10, abs=1e-300), name
+        assert float(ds["dominant_u"][i, j]) == np.mean(per_seed["u"])
+
+
+def test_sweeps_and_draws_are_reproducible():
+    from phasefl import sample_gram
+
+    spec = _spec(seeds=3, seed=11)
+    a, b = sweep(spec), sweep(spec)
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+    other = sweep(_spec(seeds=3, seed=12))
+    assert not np.array_equal(a["ntk_ratio"].values, other["ntk_ratio"].values)
+    g1, g2 = sample_gram(100, 0.5, 2.0, size=4, seed=9), sample_gram(100, 0.5, 2.0, size=4, seed=9)
+    for x, y in zip(g1, g2):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(g1.uw, sample_gram(100, 0.5, 2.0, size=4, seed=10).uw)
