@@ -75,7 +75,7 @@ def parse_range(name: str, text: str) -> Axis | float:
             value = float(parts[0])
         except ValueError:
             raise ValueError(
-                f"--{name.replace('_', '-')} expects a number or START:STOP:N[:log|:lin], got {text!r}"
+                f"--{name.replace('_', '-')} expects START:STOP:N[:log|:lin] or a number, got {text!r}"
             ) from None
         _check_value(name, info, np.array([value]))
         return float(np.round(value)) if name == "width" else value
