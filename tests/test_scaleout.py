@@ -56,15 +56,37 @@ def test_local_cluster_with_two_workers_equals_embedded(tmp_path):
     assert lines and "computed" in lines[-1]
 
 
-def test_killing_a_worker_mid_sweep_loses_nothing(tmp_path):
-    from dask.distributed import Client, LocalCluster
+class _HoldOneTask:
+    """Worker plugin: in the worker with process id ``pid``, the first task that starts executing is
+    held (the worker's event loop sleeps) after its key is written to ``flag``: a kill that follows the
+    flag certainly finds that worker holding unfinished work."""
+
+    def __init__(self, pid: int, flag: str):
+        self.pid, self.flag, self.held = pid, flag, False
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing" and not self.held and os.getpid() == self.pid:
+            self.held = True
+            with open(self.flag + ".tmp", "w") as f:
+                f.write(str(key))
+            os.replace(self.flag + ".tmp", self.flag)
+            time.sleep(120)
+
+
+def test_killing_a_worker_that_holds_a_block_loses_nothing(tmp_path):
+    from dask.distributed import Client, LocalCluster, WorkerPlugin
+
+    class Hold(_HoldOneTask, WorkerPlugin):
+        pass
 
     spec = _spec(n=40, seeds=8)
     store = tmp_path / "k.zarr"
+    flag = tmp_path / "held"
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     try:
-        pids = list(client.run(os.getpid).values())
+        victim = list(client.run(os.getpid).values())[0]
+        client.register_plugin(Hold(victim, str(flag)))
         errors = []
 
         def run():
@@ -75,19 +97,19 @@ def test_killing_a_worker_mid_sweep_loses_nothing(tmp_path):
 
         thread = threading.Thread(target=run)
         thread.start()
-        done = store / scaleout.MANIFEST / "done"
-        deadline = time.time() + 120
-        while time.time() < deadline and not (done.exists() and len(list(done.iterdir())) >= 5):
-            time.sleep(0.05)
-        total = len(scaleout.blocks(spec.shape, scaleout.chunk_shape(spec.shape, 20)))
-        finished_before = len(list(done.iterdir()))
-        assert finished_before < total, "the sweep finished before a worker could be killed; make it longer"
-        os.kill(pids[0], signal.SIGKILL)
+        deadline = time.time() + 180
+        while time.time() < deadline and not flag.exists():  # the event: the victim holds a block
+            time.sleep(0.01)
+        held = flag.read_text()
+        os.kill(victim, signal.SIGKILL)
         thread.join(timeout=300)
         assert not thread.is_alive() and not errors, errors
     finally:
         client.close()
         cluster.close()
+    assert held.startswith("compute_block")  # the killed worker held a block, unfinished when it died
+    total = len(scaleout.blocks(spec.shape, scaleout.chunk_shape(spec.shape, 20)))
+    assert len(list((store / scaleout.MANIFEST / "done").iterdir())) == total
     _assert_identical(store, sweep(spec))
 
 
