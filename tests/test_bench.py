@@ -51,7 +51,7 @@ def test_every_method_is_compared(smoke):
             assert "torch" in row["skipped"]
             continue
         assert row["time_per_cell_mean_s"] > 0
-        assert 0.0 <= row["label_agreement"] <= 1.0
+        assert row["label_agreement"] >= 0.9, (method, row["label_agreement"])  # accurate baselines agree
         assert row["max_rel_error_F"] <= 2e-6, (method, row["max_rel_error_F"])
     assert rows["phasefl"]["max_rel_error_F"] < 1e-9
     assert res["methods"]["fastest_baseline"] in METHODS

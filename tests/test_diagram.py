@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from phasefl import diagram
+from phasefl import LABELS, diagram
 
 SMALL = ["--width", "1:1e4:6", "--init-scale", "1e-2:1e2:5", "--quiet"]
 
@@ -77,9 +77,12 @@ def test_one_axis_with_seeds_and_time(tmp_path, capsys):
     )
     assert code == 0
     printed = capsys.readouterr().out
-    assert "kernel" in printed and "wrote" in printed
     ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
     assert ds["label"].dims == ("init_scale",) and "ntk_ratio_at_time" in ds and ds.attrs["seeds"] == 4
+    counts = {name: int((ds["label"].values == k).sum()) for k, name in enumerate(LABELS)}
+    for name, count in counts.items():  # the summary's counts are the Dataset's
+        assert f"{name:<13}{count:>8} cells" in printed, printed
+    assert counts["kernel"] > 0 and counts["alignment"] > 0 and "wrote" in printed  # mean field: both at 1e-3..1e3
     ds.close()
 
 
@@ -181,11 +184,14 @@ def test_default_command_runs_end_to_end(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "cells" in proc.stdout
     out = tmp_path / "diagram-width-init_scale"
     assert sorted(p.name for p in out.iterdir()) == ["diagram.nc", "diagram.png"]
     ds = xr.open_dataset(out / "diagram.nc", engine="scipy")
-    assert ds["label"].shape == (61, 64) and set(np.unique(ds["label"])) <= {0, 1, 2, 3}  # 64 widths, 61 whole
+    assert ds["label"].shape == (61, 64)  # 64 widths asked, 61 distinct whole widths (announced on stderr)
+    assert "gives 61 distinct whole widths" in proc.stderr
+    for k, name in enumerate(LABELS):  # the NTK default shows all four regimes, and the summary counts them
+        count = int((ds["label"].values == k).sum())
+        assert count > 0 and f"{name:<13}{count:>8} cells" in proc.stdout, (name, proc.stdout)
     ds.close()
 
 
