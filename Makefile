@@ -16,7 +16,12 @@ typecheck:
 	@$(PYTHON) -c "import mypy" 2>/dev/null || { echo "make typecheck needs mypy: pip install -e '.[dev]'"; exit 2; }
 	$(PYTHON) -m mypy phasefl --ignore-missing-imports
 
-.PHONY: bench figures derivations
+.PHONY: bench figures derivations mutate
+mutate:  # mutation testing (mutmut, configured in setup.cfg); hours on 2 cores, not part of CI
+	@$(PYTHON) -c "import mutmut" 2>/dev/null || { echo "make mutate needs mutmut: pip install -e '.[dev]'"; exit 2; }
+	$(PYTHON) -m mutmut run
+	$(PYTHON) -m mutmut results
+
 bench:
 	$(PYTHON) bench/run.py
 

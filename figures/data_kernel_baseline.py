@@ -71,7 +71,7 @@ def main(argv=None) -> int:
         assert c.label == label, f"sigma = {sigma}: expected {label}, got {c.label}"
         out[f"traj/{k}/label"] = np.array(c.label)
         out[f"traj/{k}/F"] = phasefl.solve(model, sigma * u1, sigma * w1, times).F
-        out[f"traj/{k}/F_kernel"] = phasefl.kernel_baseline(model, sigma * u1, sigma * w1, times)
+        out[f"traj/{k}/F_kernel"] = phasefl.kernel_baseline(model, sigma * u1, sigma * w1, times).F
 
     # (b) distance to the kernel baseline against sigma, median over seeds, at several widths
     sig = np.geomspace(1e-3, 1e3, 13 if tiny else 121)

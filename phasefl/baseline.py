@@ -11,6 +11,7 @@ import numpy as np
 from . import kernels
 from .gram import gram
 from .params import check_times
+from .results import State, Trajectory
 from .solve import cell_inputs, model_cell
 
 
@@ -32,6 +33,49 @@ def baseline_distance_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw,
     return kernels.baseline_distance(inputs, n_times).reshape(shape)
 
 
-def kernel_baseline(model, u0, w0, times) -> np.ndarray:
-    """Slope F(t) of the network linearized at (u0, w0): m + (F0 - m) exp(-a K0 t), over ``times``."""
-    return kernel_baseline_batch(*model_cell(model, gram(u0, w0)), times)
+def kernel_baseline(model, u0, w0, times) -> Trajectory:
+    r"""The network linearized at (u0, w0), trained by gradient flow: every observable, like ``solve``.
+
+    The NTK is frozen at :math:`K_0 = \kappa^2(\eta_u|w_0|^2 + \eta_w|u_0|^2)`, so the slope is
+    :math:`F(t) = m + (F_0 - m)e^{-aK_0 t}` and the weights move along their gradient at init,
+    :math:`u(t) = u_0 - \eta_u\kappa S(t)\, w_0`, :math:`w(t) = w_0 - \eta_w\kappa S(t)\, u_0` with
+    :math:`S(t) = (F_0 - m)(1 - e^{-aK_0 t})/K_0`. ``F`` is the linearized output (not
+    :math:`\kappa\, u(t)\cdot w(t)`), ``ntk`` and ``ntk_plain`` stay at their values at init; the norms,
+    the cosine between the layers and the rotations are those of the moved weights, from the Gram
+    numbers (rotations as atan2 of the perpendicular and parallel parts). ``final`` is t = infinity.
+    """
+    g = gram(u0, w0)
+    kappa, eta_u, eta_w, a, b = model_cell(model, g)[:5]
+    times = check_times(times)
+    uu, ww, uw, d2 = (float(v) for v in g)
+    m = b / a
+    k0 = kappa * kappa * (eta_u * ww + eta_w * uu)
+    f0 = kappa * uw
+
+    def observe(decayed: np.ndarray) -> dict[str, np.ndarray]:
+        """Observables where e^{-a K0 t} = decayed (0 at t = infinity)."""
+        s = (f0 - m) * (1.0 - decayed) / k0
+        r_u, r_w = eta_u * kappa * s, eta_w * kappa * s  # u = u0 - r_u w0, w = w0 - r_w u0
+        nu = uu - 2 * r_u * uw + r_u * r_u * ww
+        nw = ww - 2 * r_w * uw + r_w * r_w * uu
+        dot = uw - r_u * ww - r_w * uu + r_u * r_w * uw
+        F = m + (f0 - m) * decayed
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = np.clip(dot / np.sqrt(nu * nw), -1.0, 1.0)
+            rot_u = np.arctan2(np.abs(r_u) * np.sqrt(d2), uu - r_u * uw) if uu > 0 else np.full_like(F, np.nan)
+            rot_w = np.arctan2(np.abs(r_w) * np.sqrt(d2), ww - r_w * uw) if ww > 0 else np.full_like(F, np.nan)
+        return {
+            "F": F,
+            "ntk": np.full_like(F, k0),
+            "ntk_plain": np.full_like(F, kappa * kappa * (uu + ww)),
+            "norm_u2": nu,
+            "norm_w2": nw,
+            "cos_uw": cos,
+            "rot_u": rot_u,
+            "rot_w": rot_w,
+            "loss_excess": 0.5 * a * (F - m) * (F - m),
+        }
+
+    at = observe(np.exp(-a * k0 * times))
+    final = observe(np.zeros(1))
+    return Trajectory(times=times, final=State(**{k: float(v[0]) for k, v in final.items()}), **at)

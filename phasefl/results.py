@@ -67,7 +67,9 @@ class Trajectory:
         lines = [head + ", observables: " + ", ".join(OBSERVABLES) + ")"]
         lines.append("  " + f"{'t':>11}" + "".join(f"{name:>13}" for name in OBSERVABLES))
         for i in rows:
-            lines.append("  " + f"{self.times[i]:>11.4g}" + "".join(f"{getattr(self, k)[i]:>13.6g}" for k in OBSERVABLES))
+            lines.append(
+                "  " + f"{self.times[i]:>11.4g}" + "".join(f"{getattr(self, k)[i]:>13.6g}" for k in OBSERVABLES)
+            )
         if self.final is not None:
             lines.append("  " + f"{'inf':>11}" + "".join(f"{getattr(self.final, k):>13.6g}" for k in OBSERVABLES))
         return "\n".join(lines)

@@ -149,10 +149,25 @@ def test_kernel_baseline_is_the_linearized_network():
         f_lin = k * (u0 @ w0 + w0 @ (u - u0) + u0 @ (w - w0))
         return np.concatenate([-model.lr_u * k * (a * f_lin - b) * w0, -model.lr_w * k * (a * f_lin - b) * u0])
 
-    times = np.array([0.0, 0.1, 1.0, 5.0])
-    sol = solve_ivp(rhs, (0, 5), np.concatenate([u0, w0]), t_eval=times, rtol=1e-12, atol=1e-14, method="DOP853")
-    f_lin = k * (u0 @ w0 + w0 @ (sol.y[:d] - u0[:, None]) + u0 @ (sol.y[d:] - w0[:, None]))
-    np.testing.assert_allclose(kernel_baseline(model, u0, w0, times), f_lin, rtol=1e-9)
+    times = np.array([0.0, 0.1, 1.0, 5.0, 200.0])
+    sol = solve_ivp(rhs, (0, 200), np.concatenate([u0, w0]), t_eval=times, rtol=1e-12, atol=1e-14, method="DOP853")
+    u, w = sol.y[:d], sol.y[d:]
+    f_lin = k * (u0 @ w0 + w0 @ (u - u0[:, None]) + u0 @ (w - w0[:, None]))
+    base = kernel_baseline(model, u0, w0, times)
+    np.testing.assert_allclose(base.F, f_lin, rtol=1e-9)
+    norm_u2, norm_w2 = np.sum(u * u, axis=0), np.sum(w * w, axis=0)
+    np.testing.assert_allclose(base.norm_u2, norm_u2, rtol=1e-9)
+    np.testing.assert_allclose(base.norm_w2, norm_w2, rtol=1e-9)
+    np.testing.assert_allclose(base.cos_uw, np.sum(u * w, axis=0) / np.sqrt(norm_u2 * norm_w2), atol=1e-9)
+    angle = lambda v, v0: np.arccos(np.clip(v0 @ v / np.sqrt(v0 @ v0 * np.sum(v * v, axis=0)), -1, 1))  # noqa: E731
+    np.testing.assert_allclose(base.rot_u, angle(u, u0), atol=1e-7)  # arccos: ~sqrt(eps) near 0
+    np.testing.assert_allclose(base.rot_w, angle(w, w0), atol=1e-7)
+    k0 = k**2 * (model.lr_u * w0 @ w0 + model.lr_w * u0 @ u0)
+    assert np.all(base.ntk == pytest.approx(k0, rel=1e-14)) and base.final.ntk == pytest.approx(k0, rel=1e-14)
+    np.testing.assert_allclose(base.loss_excess, 0.5 * a * (f_lin - b / a) ** 2, rtol=1e-8, atol=1e-20)
+    # t = 200 is 100+ e-folds of a K0: the linearized network is at its limit
+    for name in ("F", "norm_u2", "norm_w2", "cos_uw", "rot_u", "rot_w"):
+        assert getattr(base.final, name) == pytest.approx(getattr(base, name)[-1], rel=1e-12, abs=1e-12), name
 
 
 def test_solve_returns_every_observable():

@@ -81,7 +81,7 @@ def test_kernel_distance_against_dense_sampling():
     t = np.geomspace(1e-3, 1e4, 20000)
     from phasefl import gram, kernel_baseline
 
-    dense = np.max(np.abs(solve(model, u0, w0, t).F - kernel_baseline(model, u0, w0, t))) / abs(
+    dense = np.max(np.abs(solve(model, u0, w0, t).F - kernel_baseline(model, u0, w0, t).F)) / abs(
         1 - solve(model, u0, w0, [0]).F[0]
     )
     g = gram(u0, w0)
