@@ -374,20 +374,28 @@ def regime_colorbar(fig, ax, present: np.ndarray | None = None):
 
 
 def _regime_legend(ax, labels: np.ndarray, extra=(), fontsize: float | None = None) -> None:
-    """Legend of the regime colours under ``ax``; the numbers are counts of grid cells."""
+    """Legend of the regime colours (and ``extra`` handles) below the figure's panels; the numbers
+    are counts of grid cells."""
     counts = {name: int((labels == k).sum()) for k, name in enumerate(LABELS)}
     total = max(labels.size, 1)
     handles = [
         Patch(facecolor=REGIME_COLORS[name], edgecolor="0.3", label=f"{name} ({counts[name]} of {total} cells)")
         for name in LABELS
     ] + list(extra)
-    ax.legend(
+    ax.figure.legend(
         handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(0.0, -0.16),
-        ncol=2,
+        loc="outside lower center",
+        ncol=min(len(handles), max(1, int(ax.figure.get_figwidth() / 4.2))),  # about 4 in per column
         fontsize=FONT["legend"] if fontsize is None else fontsize,
         frameon=False,
+    )
+
+
+def fit_title(title: str, width_in: float, fontsize: float) -> str:
+    """``title`` with each line wrapped to ``width_in`` inches of text at ``fontsize`` points."""
+    chars = max(20, int(width_in * 0.92 / (0.56 * fontsize / 72)))
+    return "\n".join(
+        "\n".join(_wrap(line, chars, indent="")) if len(line) > chars else line for line in title.split("\n")
     )
 
 
@@ -497,11 +505,11 @@ def _footer(ax, notes: list[str], handles: list, width_chars: int, ncol: int | N
         )
 
 
-def _wrap(text: str, width_chars: int) -> list[str]:
+def _wrap(text: str, width_chars: int, indent: str = "    ") -> list[str]:
     """Lines of a note, never broken inside a $...$ mathtext span."""
     parts = text.split("$")
     protected = "$".join(p.replace(" ", "\0") if k % 2 else p for k, p in enumerate(parts))
-    lines = textwrap.wrap(protected, width_chars, subsequent_indent="    ", break_on_hyphens=False)
+    lines = textwrap.wrap(protected, width_chars, subsequent_indent=indent, break_on_hyphens=False)
     return [line.replace("\0", " ") for line in lines]
 
 
@@ -625,6 +633,7 @@ def _finish(
     The panels get ``panels_in`` inches, the title room for two lines."""
     width_chars = int(width * 9.4)
     footer_in = _footer_height(notes, handles, width_chars, ncol)
+    title = fit_title(title, width, FONT["suptitle"]) if title else ""
     title_in = (0.3 + 0.3 * (title.count("\n") + 1)) if title else 0.15
     fig.set_size_inches(width, panels_in + footer_in + title_in)
     ratios = list(grid.get_height_ratios())

@@ -293,3 +293,15 @@ def test_one_axis_diagram_shows_the_share_of_seeds_in_each_regime():
     for ax in fig.axes[1:3]:  # no regime bands behind the curves: only the thin kernel band
         bands = [p for p in ax.patches if to_rgb(p.get_facecolor()[:3]) in regime_rgb]
         assert [(b.get_y(), b.get_y() + b.get_height()) for b in bands] == ([(0.95, 1.05)] if ax is fig.axes[1] else [])
+
+
+@pytest.mark.parametrize("kind", ["2-D", "1-D"])
+def test_a_long_title_is_wrapped_inside_the_figure(kind):
+    title = "Exact phase diagram, mean-field parametrization " + ", ".join(
+        f"parameter {k} = {k / 7:.3f}" for k in range(12)
+    )
+    ds = _sweep("width", _widths(30, 1e4), *(("init_scale", 10.0 ** np.linspace(-2, 2, 12)) if kind == "2-D" else ()))
+    fig = plot.plot_diagram(ds, None, title)
+    fig.canvas.draw()
+    box = fig._suptitle.get_window_extent(fig.canvas.get_renderer())
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig._suptitle.get_text().count("\n") >= 1

@@ -26,6 +26,7 @@ from ..plot import (  # noqa: E402
     REGIME_TEXT,
     _log_axis,
     _regime_legend,
+    fit_title,
     ntk_change_norm,
     regime_bands,
 )
@@ -144,7 +145,7 @@ def plot_empirical(ds: xr.Dataset, title: str = ""):
         _annotate(ax, x, y, text, [["black" if v > 80 else "white" for v in row] for row in acc])
     _setup(ax, ds, xname, yname)
     ax.set_title("test accuracy [%]")
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(fit_title(title, fig.get_figwidth(), 12), fontsize=12)
     return fig
 
 
@@ -160,7 +161,7 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
         ax.plot(x, ds["exact_ntk_ratio"].values, color="#c0392b", lw=1.5, ls=":", label=r"exact model $K_\infty/K_0$")
     ax.set_yscale("log")
     ax.set_ylabel("final / initial NTK")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=10, loc="best")
     ax = axes[1]
     ax.plot(x, np.clip(ds["kernel_distance"].values, 1e-6, None), color="k", lw=2, marker="o")
     ax.set_yscale("log")
@@ -189,8 +190,8 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
         label="linearized, test (t → ∞)",
     )
     ax.set_ylabel("accuracy [%]")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=10, loc="lower left")
     _setup(ax, ds, xname, None)
     _regime_legend(ax, label)
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(fit_title(title, fig.get_figwidth(), 12), fontsize=12)
     return fig
