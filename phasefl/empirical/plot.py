@@ -1,7 +1,8 @@
 """Empirical phase-diagram figures (plotting only), in the look of ``phasefl.plot``.
 
-Same regime colours (greyscale-ordered: kernel lightest < disalignment < alignment < rescaling
-darkest), same NTK-change colour map and legend placement. Cells of a small grid carry the
+The colour language of ``phasefl.plot``: the same regime colours (greyscale-ordered: kernel
+lightest < disalignment < alignment < rescaling darkest), the same NTK-change map (green grows,
+purple shrinks) and the same greys for the distance to the kernel counterpart. Cells of a small grid carry the
 exact model's regime at the same hyperparameters as a letter (K, A, D, R), so agreement can be
 read off without colour.
 """
@@ -17,7 +18,18 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ..plot import _CMAP, _NORM, _log_axis, _regime_legend, ntk_change_norm, regime_bands  # noqa: E402
+from ..plot import (  # noqa: E402
+    _CMAP,
+    _NORM,
+    DISTANCE_CMAP,
+    NTK_CMAP,
+    REGIME_TEXT,
+    _log_axis,
+    _regime_legend,
+    fit_title,
+    ntk_change_norm,
+    regime_bands,
+)
 from ..regimes import LABELS  # noqa: E402
 
 AXIS_LABELS = {
@@ -78,7 +90,7 @@ def plot_empirical(ds: xr.Dataset, title: str = ""):
         exact = ds["exact_label"].values.T
         if annotate:
             text = [[LETTERS[LABELS[k]] for k in row] for row in exact]
-            colors = [["white" if LABELS[k] in ("alignment", "rescaling") else "black" for k in row] for row in label]
+            colors = [[REGIME_TEXT[LABELS[k]] for k in row] for row in label]
             _annotate(ax, x, y, text, colors)
             extra.append(Line2D([], [], ls="none", marker="$K$", color="k", label="letter: exact model's regime"))
         differ = exact != label
@@ -104,10 +116,10 @@ def plot_empirical(ds: xr.Dataset, title: str = ""):
 
     ax = axes[1]
     ratio = np.log10(ds["ntk_ratio"].values.T)
-    mesh = ax.pcolormesh(xe, ye, ratio, cmap="RdBu_r", norm=ntk_change_norm(ratio), rasterized=True)
+    mesh = ax.pcolormesh(xe, ye, ratio, cmap=NTK_CMAP, norm=ntk_change_norm(ratio), rasterized=True)
     fig.colorbar(mesh, ax=ax, label=r"$\log_{10}\ \mathrm{tr}\,\Theta(T) / \mathrm{tr}\,\Theta(0)$")
     _setup(ax, ds, xname, yname)
-    ax.set_title("NTK change: grows (red) / shrinks (blue)")
+    ax.set_title("NTK change: grows (green) / shrinks (purple)")
 
     ax = axes[2]
     dist = np.log10(np.clip(ds["kernel_distance"].values.T, 1e-6, None))
@@ -115,7 +127,7 @@ def plot_empirical(ds: xr.Dataset, title: str = ""):
         xe,
         ye,
         dist,
-        cmap="viridis",
+        cmap=DISTANCE_CMAP,
         vmin=min(-2.0, float(np.nanmin(dist))),
         vmax=max(0.5, float(np.nanmax(dist))),
         rasterized=True,
@@ -133,7 +145,7 @@ def plot_empirical(ds: xr.Dataset, title: str = ""):
         _annotate(ax, x, y, text, [["black" if v > 80 else "white" for v in row] for row in acc])
     _setup(ax, ds, xname, yname)
     ax.set_title("test accuracy [%]")
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(fit_title(title, fig.get_figwidth(), 12), fontsize=12)
     return fig
 
 
@@ -141,7 +153,7 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     fig, axes = plt.subplots(3, 1, figsize=(8.5, 9), sharex=True, constrained_layout=True)
     x = ds[xname].values
     label = ds["label"].values
-    regime_bands(axes, x, label, ds[xname].attrs.get("spacing") == "log", alpha=0.6)
+    regime_bands(axes, x, label, ds[xname].attrs.get("spacing") == "log", alpha=0.3)
     ax = axes[0]
     ax.plot(x, ds["ntk_ratio"].values, color="k", lw=2, marker="o", label="deep network: tr Θ(T) / tr Θ(0)")
     ax.plot(x, ds["ntk_min_ratio"].values, color="0.35", lw=1.5, ls="--", marker="v", label="its minimum over t")
@@ -149,7 +161,7 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
         ax.plot(x, ds["exact_ntk_ratio"].values, color="#c0392b", lw=1.5, ls=":", label=r"exact model $K_\infty/K_0$")
     ax.set_yscale("log")
     ax.set_ylabel("final / initial NTK")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=10, loc="best")
     ax = axes[1]
     ax.plot(x, np.clip(ds["kernel_distance"].values, 1e-6, None), color="k", lw=2, marker="o")
     ax.set_yscale("log")
@@ -162,7 +174,7 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     ax.plot(
         x,
         100 * ds["lin_test_acc"].values,
-        color="#3b75af",
+        color="0.2",
         lw=1.5,
         ls="-.",
         marker="^",
@@ -171,15 +183,15 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     ax.plot(
         x,
         100 * ds["lin_test_acc_inf"].values,
-        color="#d9822b",
+        color="0.5",
         lw=1.5,
         ls=":",
         marker="D",
         label="linearized, test (t → ∞)",
     )
     ax.set_ylabel("accuracy [%]")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=10, loc="lower left")
     _setup(ax, ds, xname, None)
     _regime_legend(ax, label)
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(fit_title(title, fig.get_figwidth(), 12), fontsize=12)
     return fig
