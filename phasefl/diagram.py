@@ -263,7 +263,7 @@ def _finite_width(args):
     target_text = "" if "target" in names else f" · target m = {fixed.get('target', 1.0):g}"
     title = (
         f"Exact phase diagram · {_pretty(spec.param)} parametrization{width_text}{target_text} · "
-        f"{spec.seeds} seed{'s' if spec.seeds > 1 else ''} per cell\n{spec.formulas()}"
+        f"{spec.seeds} seed{'s' if spec.seeds > 1 else ''} per cell\n{spec.formulas(math=True)}"
     )
     from .plot import plot_diagram
 
@@ -327,8 +327,15 @@ def _asymptotic(args):
         command="python -m phasefl.diagram " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
     )
     markers = _markers(names, values, fixed)
-    fixed_text = ", ".join(f"{k} = {v:g}" for k, v in fixed.items())
-    fig = plot_exponent_plane(ds, markers, f"Width → ∞ phase plane ({fixed_text}; κ ~ d^-α, σ ~ d^-b, η ~ d^-c)")
+    symbol = {"alpha": r"\alpha", "b_u": "b_u", "b_w": "b_w", "c_u": "c_u", "c_w": "c_w"}
+    fixed_text = ", ".join(f"${symbol[k]} = {v:g}$" for k, v in fixed.items())
+    fig = plot_exponent_plane(
+        ds,
+        markers,
+        f"Width → ∞ phase plane ({fixed_text})\n"
+        r"$\kappa \propto d^{-\alpha}$, $\sigma_u \propto d^{-b_u}$, $\sigma_w \propto d^{-b_w}$, "
+        r"$\eta_u \propto d^{-c_u}$, $\eta_w \propto d^{-c_w}$",
+    )
     labels = ds["label"].values
     summary = [f"{name:<13}{int((labels == k).sum()):>8} grid points" for k, name in enumerate(LABELS)]
     return ds, fig, summary

@@ -17,6 +17,7 @@ scales, is refused: one of them would have no effect.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,10 +129,10 @@ def _power(exponent: float) -> str:
     return "d" if frac == "" else f"d^{frac}" if "/" not in frac else f"d^({frac})"
 
 
-def formulas(param: str, given: dict[str, str]) -> str:
+def formulas(param: str, given: dict[str, str], math: bool = False) -> str:
     """One line of the absolute hyperparameters as functions of the width d, e.g.
     ``κ = d^(-1/2), σ_u = σ_w = init_scale, η_u = η_w = 1`` (``given`` maps multiplier names to the
-    text to print for them: a number or an axis name)."""
+    text to print for them: a number or an axis name); ``math=True`` writes matplotlib mathtext."""
     exps = dict(zip(EXPONENT_NAMES, PARAMETRIZATIONS[param]))
     init = given.get("init_scale", "1")
     lr_u = given.get("lr_u", "1")
@@ -151,7 +152,20 @@ def formulas(param: str, given: dict[str, str]) -> str:
     parts = [f"κ = {terms['κ']}"]
     for a, b in (("σ_u", "σ_w"), ("η_u", "η_w")):
         parts += [f"{a} = {b} = {terms[a]}"] if terms[a] == terms[b] else [f"{a} = {terms[a]}", f"{b} = {terms[b]}"]
-    return ", ".join(parts)
+    return ", ".join(_mathtext(p) for p in parts) if math else ", ".join(parts)
+
+
+def _mathtext(text: str) -> str:
+    """``σ_u = init_scale·d^(-1/2)`` as ``$\\sigma_u = \\mathrm{init\\_scale}\\cdot d^{-1/2}$``."""
+    out = []
+    for token in re.split(r"(\s+|·|=)", text):
+        if token in MULTIPLIERS:
+            out.append(r"\mathrm{" + token.replace("_", r"\_") + "}")
+        else:
+            token = re.sub(r"d\^\((.+?)\)|d\^(-?[\d.]+)", lambda m: "d^{" + (m.group(1) or m.group(2)) + "}", token)
+            out.append({"κ": r"\kappa", "σ_u": r"\sigma_u", "σ_w": r"\sigma_w", "η_u": r"\eta_u", "η_w": r"\eta_w",
+                        "·": r"\cdot "}.get(token, token))  # fmt: skip
+    return "$" + "".join(out) + "$"
 
 
 def base_table() -> str:

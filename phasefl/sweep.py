@@ -150,10 +150,11 @@ class SweepSpec:
         check_multipliers(self.multipliers())
         _check_representable(self)
 
-    def formulas(self) -> str:
-        """The absolute hyperparameters as functions of the width, with axis names and fixed values."""
+    def formulas(self, math: bool = False) -> str:
+        """The absolute hyperparameters as functions of the width, with axis names and fixed values
+        (``math=True``: matplotlib mathtext, for figures)."""
         given = {k: v if isinstance(v, str) else f"{v:g}" for k, v in self.multipliers().items()}
-        return formulas(self.param, given)
+        return formulas(self.param, given, math)
 
     def multipliers(self) -> dict[str, float | str]:
         """The multipliers set by an axis (value: the axis name) or fixed (value: the number)."""

@@ -254,21 +254,6 @@ def test_cell_edges_are_midpoints_in_the_plotted_scale():
     assert not plot.is_uniform(10.0 ** np.linspace(-3, 3, 1000), log=False)
 
 
-def test_a_large_uniform_grid_draws_faster_as_an_image_than_as_a_mesh():
-    import time
-
-    n = 600
-    ds = _sweep("init_scale", 10.0 ** np.linspace(-3, 3, n), "output_scale", 10.0 ** np.linspace(-3, 3, n))
-    cost = {}
-    for method in ("image", "mesh", "image", "mesh"):
-        fig = plot.plot_diagram(ds, None, "t", method=method)
-        start = time.process_time()
-        fig.canvas.draw()
-        cost[method] = min(cost.get(method, np.inf), time.process_time() - start)
-        plt.close(fig)
-    assert cost["image"] < 0.8 * cost["mesh"], cost
-
-
 # ----------------------------------------------------------------------------------------------
 # 1-D diagrams
 
