@@ -684,7 +684,7 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     if seeds > 1:
         notes[1] = (
             f"Top: share of the {seeds} seeds (random initializations) in each regime; a point's regime is the "
-            "largest share. Curves: median over the seeds (the sweep stores no other quantile)."
+            "largest share. Curves: median over the seeds; shaded: the middle half of the seeds (quartiles)."
         )
     fig = plt.figure(figsize=(13, 10), layout="constrained")
     grid = fig.add_gridspec(4, 1, height_ratios=[1.4, 2.8, 2.0, 1.0])
@@ -723,7 +723,8 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     values = [ratio, ds["ntk_plain_ratio"].values] + (
         [ds["ntk_ratio_at_time"].values] if "ntk_ratio_at_time" in ds else []
     )
-    finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values])
+    spread = [ds[f"ntk_ratio_{q}"].values for q in ("q25", "q75") if f"ntk_ratio_{q}" in ds]
+    finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values + spread])
     lo = min(float(finite.min()) if finite.size else 1.0, 1 - 2 * eps) / 1.3
     hi = max(float(finite.max()) if finite.size else 1.0, 1 + 2 * eps) * 1.3
     ax.axhspan(1.0, hi * 10, color=NTK_CMAP(0.56), lw=0, zorder=0)  # the NTK-change colours, nearly white
@@ -731,6 +732,11 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     ax.axhspan(
         1 - eps, 1 + eps, color=REGIME_COLORS["kernel"], lw=0, zorder=0.5, label=f"kernel band |K∞/K₀ − 1| < {eps:g}"
     )
+    if seeds > 1 and "ntk_ratio_q25" in ds:
+        ax.fill_between(
+            x, ds["ntk_ratio_q25"].values, ds["ntk_ratio_q75"].values, color="0.55", alpha=0.45, lw=0,
+            step=None, label="middle half of the seeds", zorder=1,
+        )  # fmt: skip
     ax.plot(x, ratio, color="k", lw=2.4, label=r"$K_\infty/K_0$ (learning-rate-weighted NTK)")
     ax.plot(x, values[1], color="0.4", lw=1.8, ls="--", label="un-weighted NTK ratio")
     if "ntk_ratio_at_time" in ds:
@@ -747,6 +753,11 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=FONT["legend"], frameon=False)
 
     ax = axes[2]
+    if seeds > 1 and "kernel_distance_q25" in ds:
+        ax.fill_between(
+            x, np.clip(ds["kernel_distance_q25"].values, 1e-300, None),
+            np.clip(ds["kernel_distance_q75"].values, 1e-300, None), color="0.55", alpha=0.45, lw=0, zorder=1,
+        )  # fmt: skip
     ax.plot(x, np.clip(ds["kernel_distance"].values, 1e-300, None), color="k", lw=2.4)
     ax.set_yscale("log")
     ax.set_ylabel("median distance", fontsize=FONT["label"])

@@ -30,6 +30,7 @@ import numpy as np
 
 from .sweep import (
     CELL_VARIABLES,
+    QUARTILES,
     SweepSpec,
     blocks,
     chunk_shape,
@@ -74,6 +75,7 @@ def _variables(spec: SweepSpec) -> dict[str, tuple[tuple[str, ...], str, object]
         "dominant_u",
         "kernel_distance",
     ]
+    names += [f"{n}_{q}" for n in QUARTILES for q in ("q25", "q75")]
     if spec.time is not None:
         names += ["ntk_ratio_at_time", "label_at_time", "loss_excess_at_time"]
     names += [f"cell_{n}" for n in CELL_VARIABLES]

@@ -276,6 +276,10 @@ VARIABLES = {  # name -> (long_name, units)
     "label": ("regime (most frequent over seeds)", "1"),
     "label_fraction": ("fraction of seeds in each regime", "1"),
     "label_name": ("regime (most frequent over seeds), by name", "1"),
+    "ntk_ratio_q25": ("K_inf/K0, first quartile over seeds", "1"),
+    "ntk_ratio_q75": ("K_inf/K0, third quartile over seeds", "1"),
+    "kernel_distance_q25": ("kernel-baseline distance, first quartile over seeds", "1"),
+    "kernel_distance_q75": ("kernel-baseline distance, third quartile over seeds", "1"),
     "margin": ("distance of the deciding order parameter to its threshold (median)", "decades"),
     "ntk_ratio": ("K_inf/K0, learning-rate-weighted NTK (median)", "1"),
     "ntk_rel_change": ("K_inf/K0 - 1 (median)", "1"),
@@ -290,6 +294,10 @@ VARIABLES = {  # name -> (long_name, units)
     "label_at_time": ("regime at the requested time (most frequent)", "1"),
     "loss_excess_at_time": ("excess loss at the requested time (median)", "loss units"),
 }
+
+
+#: Variables whose quartiles over seeds a sweep stores besides the median (NAME_q25, NAME_q75).
+QUARTILES = ("ntk_ratio", "kernel_distance")
 
 
 def chunk_shape(shape: tuple[int, ...], block_cells: int) -> tuple[int, ...]:
@@ -332,6 +340,8 @@ def evaluate_block(spec: SweepSpec, block: tuple[slice, ...]) -> dict[str, np.nd
     out["label"], out["label_fraction"] = _mode(per_sample.pop("label"))
     if "label_at_time" in per_sample:
         out["label_at_time"] = _mode(per_sample.pop("label_at_time"))[0]
+    for name in QUARTILES:  # the spread over seeds of the two quantities the figures draw
+        out[f"{name}_q25"], out[f"{name}_q75"] = np.quantile(per_sample[name], [0.25, 0.75], axis=0)
     out.update({name: np.median(values, axis=0) for name, values in per_sample.items()})
     out.update({f"cell_{name}": cells[name] for name in CELL_VARIABLES})
     return out

@@ -158,6 +158,9 @@ def test_seed_aggregation_and_time_outputs_by_hand():
                           ("ntk_ratio_at_time", "ratio_T"), ("loss_excess_at_time", "loss_T")):  # fmt: skip
             assert float(ds[name][i, j]) == pytest.approx(np.median(per_seed[key]), rel=1e-10, abs=1e-300), name
         assert float(ds["dominant_u"][i, j]) == np.mean(per_seed["u"])
+        for q, level in (("q25", 0.25), ("q75", 0.75)):
+            want = np.quantile(per_seed["ntk_ratio"], level)
+            assert float(ds[f"ntk_ratio_{q}"][i, j]) == pytest.approx(want, rel=1e-10), q
 
 
 def test_sweeps_and_draws_are_reproducible():
