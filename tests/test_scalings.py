@@ -122,3 +122,19 @@ def test_base_table_lists_every_parametrization():
     lines = base_table().splitlines()
     assert [line.split()[0] for line in lines] == list(BASE)
     assert "  mup         κ = 1, σ_u = d^-1, σ_w = 1, η_u = d^-1, η_w = d" in lines
+
+
+def test_parametrization_defaults_and_edges():
+    """Each default and boundary as documented (found by mutation testing: these went unchecked)."""
+    cfg = phasefl.parametrization("ntk", 100)
+    assert (cfg.parametrization, cfg.width, cfg.target) == ("ntk", 100.0, 1.0)
+    assert (cfg.output_scale, cfg.lr_u, cfg.lr_w) == (0.1, 1.0, 1.0)  # every multiplier defaults to 1
+    assert phasefl.parametrization("ntk", 100, output_scale=2.0).output_scale == pytest.approx(0.2, rel=1e-15)
+    assert phasefl.parametrization("ntk", 100, target=-0.5).model.target == -0.5
+    assert phasefl.parametrization("mup", 1).width == 1.0  # width 1 is a network
+    assert phasefl.parametrization("ntk", 1.5).width == 1.5
+    assert cfg.sample(seed=1, size=3).uu.shape == (3,) and np.ndim(cfg.sample(seed=1).uu) == 0
+    with pytest.raises(ValueError, match=r"choose from ntk, mean-field, mup, standard"):
+        phasefl.parametrization("NTK", 100)
+    with pytest.raises(ValueError, match=r"^target must be a finite number, got nan"):
+        phasefl.parametrization("ntk", 100, target=float("nan"))
