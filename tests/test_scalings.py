@@ -138,3 +138,10 @@ def test_parametrization_defaults_and_edges():
         phasefl.parametrization("NTK", 100)
     with pytest.raises(ValueError, match=r"^target must be a finite number, got nan"):
         phasefl.parametrization("ntk", 100, target=float("nan"))
+
+
+def test_parametrization_refuses_sizes_outside_float64():
+    with pytest.raises(ValueError, match=r"^ntk at width 1e\+160: \|u0\|² \|w0\|² ≈ d² σ_u² σ_w² = inf is outside"):
+        phasefl.parametrization("ntk", 1e160)
+    with pytest.raises(ValueError, match=r"^width must be a finite number > 0, got 0.0"):
+        phasefl.parametrization("ntk", 0.0)
