@@ -8,7 +8,7 @@ xy_cov, uu, ww, uw, d2 (the argument order of ``cell_constants``).
 from __future__ import annotations
 
 import math
-import os
+import sys
 
 import numba
 import numpy as np
@@ -394,13 +394,37 @@ def exponent_grid(exps: np.ndarray) -> np.ndarray:
     return out
 
 
-def cache_is_warm() -> bool:
-    """Whether numba's on-disk cache holds the kernels of a diagram sweep; False means their first
-    call compiles them (about 30 s, once after an install or ``make generate``)."""
+def cache_is_warm(*kernels) -> bool:
+    """Whether the given numba kernels (default: those of a diagram sweep) run without compiling:
+    each is compiled in this process already, or numba's on-disk cache holds it, fresh (an index
+    written for this file as it is now). False means the first call compiles them (about 30 s
+    for a sweep's, once after an install or ``make generate``). This reads numba's private cache
+    attributes; where they have changed (or the index cannot be read) it says True, and so
+    nothing gets announced."""
     try:
         return all(
-            os.path.exists(kernel._cache._cache_file._index_path)
-            for kernel in (_orders, _ntk_plain_finals, _baseline_distance)
+            kernel.signatures or kernel._cache._cache_file._load_index()
+            for kernel in kernels or (_orders, _ntk_plain_finals, _baseline_distance)
         )
-    except AttributeError:  # numba's private cache layout changed: assume warm, say nothing
+    except Exception:  # numba's private cache layout changed: assume warm, say nothing
         return True
+
+
+_announced: set[str] = set()
+
+
+def announce_compiling(what: str, *kernels) -> None:
+    """Say once on stderr that numba is compiling ``what``, before a public function's first call
+    runs kernels that are neither compiled in this process nor in numba's on-disk cache. Each kernel
+    is looked at once per process: later calls cost a set lookup."""
+    new = [kernel for kernel in kernels if kernel.__name__ not in _announced]
+    if not new:
+        return
+    _announced.update(kernel.__name__ for kernel in new)
+    if not cache_is_warm(*new):
+        print(
+            f"phasefl: compiling the numba kernels of {what} (once after an install or update, up to a"
+            " minute; later runs load them from numba's cache)",
+            file=sys.stderr,
+            flush=True,
+        )
