@@ -374,6 +374,30 @@ def markdown(res: dict) -> str:
                      f"{r['cycles_per_unit_measured_1thread']:.0f} |")  # fmt: skip
         L.append("")
         L.append(f"({m['note']}; branch mix of the sampled cells: kind {m['op_counts']['kind_fraction']}.)")
+    b = res.get("baseline_distance")
+    if b:
+        c = b["sampled_vs_exact"]
+        L.append("")
+        L.append("## Kernel-baseline distance: exact vs 128 samples")
+        L.append("")
+        L.append("| | exact | 128 samples (previous) | ratio |")
+        L.append("|---|---|---|---|")
+        L.append(f"| {b['n_cells']:,} cells, kernel alone (median of {b['repeats']}, {b['threads']} threads) | "
+                 f"{_fmt_s(b['exact_s']['median_s'])} ({b['exact_ns_per_cell']:.0f} ns/cell) | "
+                 f"{_fmt_s(b['sampled_s']['median_s'])} ({b['sampled_ns_per_cell']:.0f} ns/cell) | "
+                 f"{_fmt_x(b['speedup'])} |")  # fmt: skip
+        sw = b["sweep"]
+        L.append(f"| phasefl.sweep.sweep, {sw['draws']:,} draws (median of {sw['exact']['repeats']}) | "
+                 f"{_fmt_s(sw['exact']['median_s'])} | {_fmt_s(sw['sampled']['median_s'])} | "
+                 f"{_fmt_x(sw['sampled']['median_s'] / sw['exact']['median_s'])} |")  # fmt: skip
+        L.append("")
+        L.append(f"`{b['command']}`, end to end, numba cache warm (figure included): "
+                 f"{_fmt_s(b['command_warm']['median_s'])} (median of {b['command_warm']['repeats']}).")  # fmt: skip
+        if c["max_rel_diff"] is not None:
+            L.append(f"The samples' maximum differs from the exact one by up to {c['max_rel_diff']:.2g} (median "
+                     f"{c['median_rel_diff']:.2g}) relative, over the {c['cells_with_distance_above_1e-6']:,} "
+                     f"cells with a distance above 1e-6; it is below it in "
+                     f"{c['fraction_sampled_below_exact']:.0%}.")  # fmt: skip
     d = res.get("diagram_256")
     if d:
         L.append("")

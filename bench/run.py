@@ -10,6 +10,8 @@ Sections (each a module of bench/):
   machine_limit machine_limit.py measured throughput vs an estimate from the operation count
   cold_start   coldstart.py      python -m phasefl.diagram end to end, imports, numba cache warm/cold
   diagram_256  bench_diagram.py  the 256 x 256 sweep of issue 3
+  baseline_distance bench_baseline.py  exact kernel-baseline distance vs the 128-sample one, on 10^6
+                                 cells, in the sweep and in the 1000 x 1000 diagram command
 
 Writes DIR/results.json and DIR/results.md (default DIR: bench/results). ``--only ... --merge``
 re-runs some sections into an existing results.json (e.g. one that ran while the machine was
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH, jsonable, load_average, machine  # noqa: E402
 
-SECTIONS = ("methods", "targets_1e6", "scaling", "machine_limit", "cold_start", "diagram_256")
+SECTIONS = ("methods", "targets_1e6", "scaling", "machine_limit", "cold_start", "diagram_256", "baseline_distance")
 
 
 def contention_probe() -> float:
@@ -126,6 +128,7 @@ def main(argv=None) -> int:
     def log(msg):
         print(msg, flush=True)
 
+    import bench_baseline
     import coldstart
     import compare
     import grid
@@ -138,6 +141,7 @@ def main(argv=None) -> int:
     section("machine_limit", lambda: machine_limit_section(args.smoke, log))
     section("cold_start", lambda: coldstart.run(args.smoke, log))
     section("diagram_256", lambda: diagram_measure(16 if args.smoke else 256, 3 if args.smoke else 5))
+    section("baseline_distance", lambda: bench_baseline.measure(args.smoke, log))
 
     import report
 

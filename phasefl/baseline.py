@@ -19,18 +19,20 @@ def kernel_baseline_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d
     """F_kernel for a batch of cells: array of shape S + (T,) (arguments as in ``solve_batch``)."""
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
+    kernels.announce_compiling("phasefl.kernel_baseline", kernels._baselines)
     return kernels.baselines(inputs, times).reshape(shape + (times.size,))
 
 
-def baseline_distance_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, n_times=128) -> np.ndarray:
-    """Kernel-baseline distance max_t |F(t) - F_kernel(t)| / |m - F0| for a batch of cells.
+def baseline_distance_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> np.ndarray:
+    """Kernel-baseline distance sup_t |F(t) - F_kernel(t)| / |m - F0| for a batch of cells.
 
     0 means the exact dynamics are the kernel dynamics; Theta(1) means feature learning changed
-    the function's path. Sampled on ``n_times`` log-spaced times covering both time scales
-    (see ``phasefl.kernels.baseline_distance``); 0 when F0 = m (nothing to learn).
+    the function's path. Exact: the maximum is located at a root of the closed-form derivative
+    (see ``phasefl.kernels._baseline_distance``); 0 when F0 = m (nothing to learn).
     """
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
-    return kernels.baseline_distance(inputs, n_times).reshape(shape)
+    kernels.announce_compiling("the kernel-baseline distance", kernels._baseline_distance)
+    return kernels.baseline_distance(inputs).reshape(shape)
 
 
 def kernel_baseline(model, u0, w0, times) -> Trajectory:

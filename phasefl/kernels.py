@@ -8,12 +8,13 @@ xy_cov, uu, ww, uw, d2 (the argument order of ``cell_constants``).
 from __future__ import annotations
 
 import math
-import os
+import sys
 
 import numba
 import numpy as np
 
 from ._generated.closed_form import (
+    CONSTANTS,
     EXPONENTS,
     OBSERVABLES,
     ORDER_PARAMETERS,
@@ -30,6 +31,10 @@ from ._generated.closed_form import (
 N_OBS = len(OBSERVABLES)
 N_ORDER = len(ORDER_PARAMETERS)
 N_EXPONENTS = len(EXPONENTS)
+# positions of the cell constants that the hand-written loops read (compile-time constants)
+_X_VAR, _M, _G, _KC, _F0, _K0, _KINF_FWD, _KIND = (
+    CONSTANTS.index(name) for name in ("x_var", "m", "g", "Kc", "F0", "K0", "Kinf_fwd", "kind")
+)
 
 
 @numba.njit(cache=True, inline="always")
@@ -160,28 +165,230 @@ def _at_time(inputs, t, out):
             out[k, i] = obs[k]
 
 
-@numba.njit(parallel=True, cache=True)
-def _baseline_distance(inputs, n_times, out):
+_EPS = float(np.finfo(np.float64).eps)
+_LOSS_MIN = 1e-290  # an excess loss above this is a normal float, with its full precision
+_SEARCH_ITERATIONS = 200  # per root; most cells take 2 to 5 probes (Newton from a good guess)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _residual(t, c, a, y0):
+    """(F - m, F, K, usable) at time t. F - m is the closed form's own residual, from the excess
+    loss a (F - m)^2 / 2 and the sign of F0 - m (which F - m keeps): accurate relative to itself,
+    where F - m by subtraction is not once F is near m (the closed form's F has an error of a few
+    ulps of max(|F0|, |m|)). usable: the loss neither underflowed nor overflowed (else the
+    subtraction is returned) and K is not 0."""
+    obs = observables_at(t, c)
+    f, k, loss = obs[0], obs[1], obs[8]
+    if loss == math.inf:
+        return f - c[_M], f, k, k > 0.0 and f != c[_M]
+    return math.copysign(math.sqrt(2.0 * loss / a), y0), f, k, loss >= _LOSS_MIN and k > 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gap_probe(t, c, a, g, m, f0, k0, y0):
+    """(L, dL/dt, phase3, usable, F - m, K) at time t, where
+
+        L = ln(K (F - m)) - ln(K0 (F0 - m)) + a K0 t = ln(K (F - m) / (K0 (F_kernel - m))).
+
+    The gap G = F - F_kernel has dG/dt = a (K0 (F_kernel - m) - K (F - m)); F - m and
+    F_kernel - m keep the sign of F0 - m, so sign(dG/dt) = -sign(F0 - m) sign(L): the roots of L
+    are the critical points of G. dL/dt = -a Q / K with Q = g^2 F (F - m) + K (K - K0), from
+    (F - m)' = -a K (F - m) and K^2 = Kc^2 + g^2 F^2 along the flow (K' = -a g^2 F (F - m) / K);
+    Q is evaluated as g^2 (F (F - m) + K (F - F0) (F + F0) / (K + K0)), without the cancellation
+    of K - K0. phase3: F is on the side of 0 where m is, and Q > 0 (see ``_baseline_distance``).
+    usable is False once the excess loss underflows (F - m below ~1e-145, far past every
+    extremum of G that matters) or K does: the search then takes t to lie past the root.
+    """
+    y, f, k, usable = _residual(t, c, a, y0)
+    if not usable:
+        return 0.0, 0.0, True, False, y, k
+    ratio = (k / k0) * (y / y0)
+    if 0.0 < ratio < math.inf:
+        lv = math.log(ratio) + a * k0 * t
+    else:  # the product left the float range: one log per factor
+        lv = math.log(k / k0) + math.log(y / y0) + a * k0 * t
+    q = g * g * (f * y + k * (f - f0) * (f + f0) / (k + k0))
+    return lv, -a * q / k, f * m > 0.0 and q > 0.0, True, y, k
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gap_root(c, a, g, m, f0, k0, y0, lead, two_lobes, t):
+    """Locate one root of L (see ``_gap_probe``), starting from the guess t; return it, and |G| there
+    when Newton's last step gives it without another evaluation (else nan).
+
+    lead = False: the root t1 of the lag lobe, where L rises through 0: t < t1 iff L < 0 and,
+    with two lobes, t is not in phase 3. lead = True: the root t2 of the lead lobe, where L falls
+    through 0: t < t2 iff L > 0 or, with two lobes, t is not in phase 3. L within rounding of 0
+    counts as "before": near t = 0, where L -> 0, it is; near the root it does not matter.
+
+    A bracket [lo, hi] is expanded geometrically (factors e, e^2, e^4, ..., at most 1e16) until
+    it holds the root, and every probe narrows it. Steps: Newton on L where L has the slope of
+    the root's stretch (rising through t1, falling through t2) and the sign of the probe's side,
+    and the step stays inside the bracket within a factor 1.5; else regula falsi (Illinois)
+    between the bracket's ends when both lie on that stretch; else geometric bisection. Stops
+    when a Newton step is below 1e-6 t (quadratic convergence: t + step is then good to ~1e-12
+    relative, and G, flat at its extremum, to ~1e-24), when L is 0 to rounding (at a simple root,
+    or anywhere inside a closed bracket: L is then rounding noise, and so is G's slope), or when
+    the bracket closes.
+    """
+    lo, hi = 0.0, math.inf
+    l_lo, l_hi = math.nan, math.nan  # L at the ends, where they lie on the root's stretch
+    side = 0  # the end that the previous probe replaced (-1 lo, 1 hi), for the Illinois rule
+    hi_usable = True
+    grow = math.e
+    for _ in range(_SEARCH_ITERATIONS):
+        lv, dl, phase3, usable, y, k = _gap_probe(t, c, a, g, m, f0, k0, y0)
+        tol = _EPS * (32.0 + 4.0 * a * k0 * t)  # rounding of L (its two terms are about a K0 t)
+        if not usable:
+            before = False
+        elif lead:
+            before = lv > -tol or (two_lobes and not phase3)
+        else:
+            before = lv < tol and not (two_lobes and phase3)
+        rising = dl < 0.0 if lead else dl > 0.0  # L's slope on the root's stretch, lead: falling
+        stretch = usable and rising and (abs(lv) <= tol or (lv < 0.0) == (before != lead))
+        step = -lv / dl if stretch else math.nan
+        if stretch and (abs(step) <= 1e-6 * t or (abs(lv) <= tol and abs(step) <= 1e-3 * t)):
+            # Newton has converged, or L is 0 to rounding at a simple root. G at the root t + step,
+            # where G' = 0, is G + G' step / 2 up to a term in step^3
+            yk = y0 * math.exp(-a * k0 * t)
+            return t + step, abs(y - yk + 0.5 * a * (k0 * yk - k * y) * step)
+        if before:
+            lo, l_lo = t, lv if stretch else math.nan
+            if side == -1:
+                l_hi *= 0.5
+            side = -1
+        else:
+            hi, l_hi, hi_usable = t, lv if stretch else math.nan, usable
+            if side == 1:
+                l_lo *= 0.5
+            side = 1
+        if lo > 0.0 and hi < math.inf and usable and abs(lv) <= tol:
+            return t, math.nan
+        if hi <= lo * (1.0 + 1e-12):
+            return t, math.nan
+        if not hi_usable and hi <= lo * 1.001:
+            return lo, math.nan  # the root is past the last usable time, or within 0.1% of it
+        if abs(step) <= 0.5 * t and lo < t + step < hi:
+            t += step
+        elif lo == 0.0:
+            t = hi / grow
+            grow = min(grow * grow, 1e16)
+            if t == 0.0:
+                return hi, math.nan
+        elif hi == math.inf:
+            t = lo * grow
+            grow = min(grow * grow, 1e16)
+            if t == math.inf:
+                return lo, math.nan
+        elif l_lo * l_hi < 0.0:
+            t = lo + (hi - lo) * l_lo / (l_lo - l_hi)
+        else:
+            t = math.sqrt(lo) * math.sqrt(hi)
+    return t, math.nan
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gap_at(root, c, a, k0, y0):
+    """|G| at a root (t, |G| or nan) from ``_gap_root``: the difference of the residuals F - m and
+    F_kernel - m, evaluated unless the root came with it."""
+    t, gap = root
+    if gap == gap:
+        return gap
+    return abs(_residual(t, c, a, y0)[0] - y0 * math.exp(-a * k0 * t))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _kernel_regime_peak(f0, m):
+    """a K0 t at the extremum of G in the kernel regime, where it is the first guess of the search.
+
+    To first order in the NTK's change, K - K0 = g^2 (F^2 - F0^2) / (2 K0) along the kernel path
+    F - m = (F0 - m) e^-x (x = a K0 t), so ln((F - m) / (F_kernel - m)) = -a int (K - K0) is
+    proportional to u A + v B, u = F0 + m, v = F0 - m, A = x - 1 + e^-x, B = (1 - e^-x)^2 / 2, and G to
+    e^-x (u A + v B). Its extremum solves u (2 - x - 2 e^-x) + v (1 - e^-x) (3 e^-x - 1) / 2 = 0:
+    x = ln 3 for v/u -> inf, 1.59 for v = 0, 1.97 for v/u -> -1 (Newton from 1.5, kept in [1, 2])."""
+    u, v = f0 + m, f0 - m
+    x = 1.5
+    for _ in range(4):
+        e = math.exp(-x)
+        phi = u * (2.0 - x - 2.0 * e) + v * (1.0 - e) * (3.0 * e - 1.0) * 0.5
+        dphi = u * (2.0 * e - 1.0) + v * e * (3.0 * e - 2.0)
+        if dphi == 0.0:
+            break
+        x = min(2.0, max(1.0, x - phi / dphi))
+    return x
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _baseline_distance(inputs, out):
+    """out[i] = D = sup_t |G(t)| / |F0 - m| for cell i, G = F - F_kernel, located exactly.
+
+    Notation: y = F - m, y0 = F0 - m, a = x_var; along the flow (spec D) F' = -a K y, F is
+    monotone, and K^2 = Kc^2 + g^2 F^2. F_kernel - m = y0 e^(-a K0 t).
+
+    Why at most two candidates, and which (so that the global maximum is found):
+    1. y and F_kernel - m keep the sign of y0 (F moves monotonically to m, or to 0 in the
+       collapse Kc = 0, F0 m <= 0, and 0 then lies between F0 and m). So sign(G') =
+       -sign(y0) sign(L), L = ln(K y / (K0 (F_kernel - m))), L(0) = 0, L' = -a Q(F) / K with
+       Q(F) = g^2 F (F - m) + K (K - K0) (``_gap_probe``).
+    2. {F : Q(F) < 0} is one interval (or empty): Q -> +inf as |F| -> inf, and Q has at most two
+       real zeros. For Kc > 0 put g F = Kc sinh(th), z = e^th: Q = 0 becomes
+       z^4 - (k + mu) z^3 + (mu - k) z + 1 = 0 with k = K0 / Kc >= 1, mu = g m / Kc; its
+       coefficients change sign twice whatever k and mu, so by Descartes' rule it has at most two
+       positive roots. For Kc = 0, F keeps its sign and Q = g |F| (2 g |F| - g m sgn(F) - K0) is
+       negative on an interval of each half-line.
+    3. F(t) is monotone, so along the flow Q >= 0 (phase 1), Q < 0 (phase 2), Q >= 0 (phase 3),
+       each possibly empty: L falls, rises, falls. From L(0) = 0, L < 0 in phase 1, and L has at
+       most one root t1 in phase 2 and one root t2 in phase 3: G has at most two critical points.
+    4. Q(F0) = g^2 F0 y0. If F0 y0 > 0, F first moves towards 0, K falls below K0, F lags behind
+       F_kernel (the lag lobe, sign(y0) G > 0) and t1 is its maximum. The lag lobe is followed by
+       a lead lobe (sign(y0) G < 0, maximum at t2) exactly when F crosses 0 and ends with
+       K_inf > K0 (kind 1, |m| > |F0|): ln(y / (F_kernel - m)) = a int_0^t (K0 - K) rises while
+       |F| < |F0| and falls to -inf afterwards, so G changes sign once, at t_c, t1 < t_c < t2.
+       Then Q(0) = Kc (Kc - K0) < 0 puts F = 0 inside phase 2: phase 1 has F on the side of F0,
+       phase 3 on the side of m, which tells the two roots apart. Otherwise K <= K0 all along, G
+       keeps its sign and only t1 exists; in the collapse with |F0| <= |m|, Q > 0 on the whole
+       path, L < 0 throughout and |G| rises to its limit |m| (the supremum, at t = inf). If
+       F0 y0 <= 0 (F0 between 0 and m), phase 1 is empty: L > 0 until t2 and G leads; only t2.
+       In the collapse, |G| -> |m| as t -> inf is a candidate too.
+    The roots are located by ``_gap_root`` on L's monotone stretch around each, with a bracket
+    that the sign of L (and, with two lobes, the phase) decides, so a search cannot land on the
+    other root. G is then evaluated at each root (and the limit taken), and the largest kept.
+
+    Accuracy: a root to ~1e-12 relative in t puts G within ~1e-24 of its extremum; G itself is
+    the difference of two residuals accurate to a few ulps, so D is exact to ~1e-12 relative
+    plus a few eps absolute. Where L stays within its rounding (~1e-14) all along, which only
+    happens deep in the kernel regime with D below ~1e-13, D is good to ~1e-14 absolute.
+    """
     for i in numba.prange(inputs.shape[1]):
-        kappa, lr_u, lr_w, a = inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i]
-        uu, ww = inputs[5, i], inputs[6, i]
         c = _constants(inputs, i)
-        k0 = kappa * kappa * (lr_u * ww + lr_w * uu)
-        kinf = observables_final(c)[1]
-        if kinf == 0.0:  # degenerate collapse: F -> 0 on the time scale of the start
-            kinf = k0
-        f0 = slope_at(0.0, c)[0]
-        m = inputs[4, i] / a
-        # log-spaced times from well before the faster to well after the slower rate
-        lo = 0.01 / (a * max(k0, kinf))
-        hi = 100.0 / (a * min(k0, kinf))
-        step = (math.log(hi) - math.log(lo)) / (n_times - 1)
-        worst = 0.0
-        for j in range(n_times):
-            t = math.exp(math.log(lo) + j * step)
-            gap = abs(slope_at(t, c)[0] - kernel_baseline_at(t, c)[0])
-            worst = max(worst, gap)
-        out[i] = worst / abs(m - f0) if m != f0 else 0.0
+        a, m, g, f0, k0, kinf, kind = c[_X_VAR], c[_M], c[_G], c[_F0], c[_K0], c[_KINF_FWD], c[_KIND]
+        y0 = f0 - m
+        if y0 == 0.0 or k0 == 0.0:  # nothing to learn, or nothing moves (F = F_kernel = F0)
+            out[i] = 0.0
+            continue
+        best = 0.0
+        if kind == 2.0:  # collapse: F -> 0 (not m) and K -> 0, so |G| -> |m|
+            best = abs(m)
+        if f0 * y0 > 0.0:  # lag lobe
+            if kind == 2.0 and abs(f0) <= abs(m):
+                out[i] = best / abs(y0)  # |G| rises all the way to its limit |m|
+                continue
+            two_lobes = kind == 1.0 and abs(m) > abs(f0)
+            if two_lobes:  # the lag lobe ends soon after F passes -F0, near a K0 t = 2 |F0 / y0| < 1
+                t0 = max(2.0 * abs(f0 / y0), 1e-12) / (a * k0)
+            elif kinf > 0.0:  # later when K falls far (G peaks once F_kernel - m ~ K y / K0)
+                t0 = (_kernel_regime_peak(f0, m) + math.log(max(1.0, k0 / kinf))) / (a * k0)
+            else:
+                t0 = _kernel_regime_peak(f0, m) / (a * k0)
+            best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, False, two_lobes, t0), c, a, k0, y0))
+            if two_lobes:  # the lead lobe: as below
+                t0 = (1.6 + 2.0 * math.log(kinf / k0)) / (a * kinf)
+                best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, True, True, t0), c, a, k0, y0))
+        else:  # F0 between 0 and m (or F0 = 0): K rises to K_inf > K0, a lead lobe only
+            t0 = (_kernel_regime_peak(f0, m) + 2.0 * math.log(kinf / k0)) / (a * kinf)  # y ~ y0 K0 / K_inf
+            best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, True, False, t0), c, a, k0, y0))
+        out[i] = best / abs(y0)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -199,14 +406,12 @@ def at_time(inputs: np.ndarray, t: float) -> np.ndarray:
     return out
 
 
-def baseline_distance(inputs: np.ndarray, n_times: int = 128) -> np.ndarray:
-    """max_t |F(t) - F_kernel(t)| / |m - F0| per cell, sampled on n_times log-spaced times.
-
-    The times run from 0.01/(a max(K0, K_inf)) to 100/(a min(K0, K_inf)): the distance starts at
-    0, and both F and F_kernel have converged (to m, up to e^-100) at the end.
-    """
+def baseline_distance(inputs: np.ndarray) -> np.ndarray:
+    """sup_t |F(t) - F_kernel(t)| / |m - F0| per cell (0 where F0 = m): array (n,). Exact, to
+    ~1e-12 relative plus a few eps: the extrema are located as roots of the derivative (at most
+    two, see ``_baseline_distance``), not sampled."""
     out = np.empty(inputs.shape[1])
-    _baseline_distance(np.ascontiguousarray(inputs, dtype=np.float64), n_times, out)
+    _baseline_distance(np.ascontiguousarray(inputs, dtype=np.float64), out)
     return out
 
 
@@ -217,13 +422,37 @@ def exponent_grid(exps: np.ndarray) -> np.ndarray:
     return out
 
 
-def cache_is_warm() -> bool:
-    """Whether numba's on-disk cache holds the kernels of a diagram sweep; False means their first
-    call compiles them (about 30 s, once after an install or ``make generate``)."""
+def cache_is_warm(*kernels) -> bool:
+    """Whether the given numba kernels (default: those of a diagram sweep) run without compiling:
+    each is compiled in this process already, or numba's on-disk cache holds it, fresh (an index
+    written for this file as it is now). False means the first call compiles them (about 30 s
+    for a sweep's, once after an install or ``make generate``). This reads numba's private cache
+    attributes; where they have changed (or the index cannot be read) it says True, and so
+    nothing gets announced."""
     try:
         return all(
-            os.path.exists(kernel._cache._cache_file._index_path)
-            for kernel in (_orders, _ntk_plain_finals, _baseline_distance)
+            kernel.signatures or kernel._cache._cache_file._load_index()
+            for kernel in kernels or (_orders, _ntk_plain_finals, _baseline_distance)
         )
-    except AttributeError:  # numba's private cache layout changed: assume warm, say nothing
+    except Exception:  # numba's private cache layout changed: assume warm, say nothing
         return True
+
+
+_announced: set[str] = set()
+
+
+def announce_compiling(what: str, *kernels) -> None:
+    """Say once on stderr that numba is compiling ``what``, before a public function's first call
+    runs kernels that are neither compiled in this process nor in numba's on-disk cache. Each kernel
+    is looked at once per process: later calls cost a set lookup."""
+    new = [kernel for kernel in kernels if kernel.__name__ not in _announced]
+    if not new:
+        return
+    _announced.update(kernel.__name__ for kernel in new)
+    if not cache_is_warm(*new):
+        print(
+            f"phasefl: compiling the numba kernels of {what} (once after an install or update, up to a"
+            " minute; later runs load them from numba's cache)",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("phasefl", "ivp_reduced", "ivp_full", "gd_numpy", "gd_torch", "reference")
-SECTIONS = ("methods", "targets_1e6", "scaling", "machine_limit", "cold_start", "diagram_256")
+SECTIONS = ("methods", "targets_1e6", "scaling", "machine_limit", "cold_start", "diagram_256", "baseline_distance")
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,8 @@ def test_every_section_is_written(smoke):
     for section in SECTIONS:
         assert section in res, section
     for heading in ("## Targets", "## Methods side by side", "## Scaling", "## Cold start", "## Machine limit"):
+        assert heading in md, heading
+    for heading in ("## Kernel-baseline distance", "| phasefl.sweep.sweep"):
         assert heading in md, heading
 
 

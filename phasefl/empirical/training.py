@@ -54,7 +54,7 @@ regression from f0, is reported too (``lin_test_acc_inf``). ``kernel_distance`` 
 max_t |f(t) - f_lin(t)|_test / |f_lin(inf) - f0|_test (RMS over the test set, max over the
 checkpoints): 0 for kernel dynamics, Theta(1) when feature learning changed the function. In the
 exact model it is max_t |F - F_kernel| / |m - F0|, the kernel-baseline distance of
-``phasefl.baseline`` (sampled at the checkpoints instead of 128 times; and since the counterpart
+``phasefl.baseline`` (here sampled at the checkpoints, there exact; and since the counterpart
 takes the same steps, GD's discretization error cancels from it).
 """
 
