@@ -99,6 +99,7 @@ def check_sizes(width, values: dict) -> tuple[str, float, tuple] | None:
     ``values`` holds absolute hyperparameters (keys of ``ABSOLUTE``, arrays broadcasting with width).
     """
     d = np.asarray(width, dtype=float)
+    values = {k: np.asarray(v, dtype=float) for k, v in values.items()}  # numpy: overflow gives inf, no exception
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         uu, ww = d * values["init_scale_u"] ** 2, d * values["init_scale_w"] ** 2
         sizes = {

@@ -83,3 +83,37 @@ def test_sampler_is_finite_at_huge_width_and_exact_at_width_one():
 def test_sampler_rejects_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         sample_gram(*args)
+
+
+def test_gram_of_unit_and_orthogonal_vectors_is_exact():
+    """|u0|^2 = 1 exactly is no special case (d2 = 1 here, not 0), nor is |w0|^2 = 1."""
+    from phasefl import gram
+
+    assert gram([1.0, 0.0], [0.0, 1.0]) == (1.0, 1.0, 0.0, 1.0)
+    assert gram([2.0, 0.0], [0.0, 1.0]).d2 == 4.0 and gram([1.0, 0.0], [0.0, 3.0]).d2 == 9.0
+    assert gram([0.0, 0.0], [0.0, 3.0]).d2 == 0.0 and gram([5.0], [3.0]).d2 == 0.0
+
+
+def test_dot_is_correctly_rounded_at_mixed_scales():
+    from fractions import Fraction
+
+    from phasefl.gram import dot
+
+    rng = np.random.default_rng(12)
+    for _ in range(50):
+        x, y = rng.normal(size=7) * 10.0 ** rng.integers(-5, 5, 7), rng.normal(size=7)
+        exact = float(sum(Fraction(a) * Fraction(b) for a, b in zip(x, y)))
+        assert dot(x, y) == exact
+
+
+def test_sampler_broadcasts_width_and_scales_and_accepts_small_scales():
+    g = sample_gram(np.array([1.0, 10.0, 100.0]), 0.5, 0.25, seed=1)
+    assert g.uu.shape == (3,) and g.d2[0] == 0.0
+    g = sample_gram(4.0, np.array([0.5, 2.0]), 1.0, seed=1)
+    assert g.uu.shape == (2,)
+    g = sample_gram(4.0, 1.0, np.array([[0.5], [2.0]]), seed=1)
+    assert g.ww.shape == (2, 1)
+    with pytest.raises(ValueError, match=r"^init_scale_u must"):
+        sample_gram(4, 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"^init_scale_w must"):
+        sample_gram(4, 1.0, -2.0)

@@ -87,3 +87,30 @@ def test_width_one_is_pure_rescaling():
     # D^2 = 0: |cos(u, w)| = 1 forever, so any NTK change is a change of norms (spec F).
     res = classify(Model(1.0, 1.0, 1.0, xy_cov=5.0), [0.3], [0.2])
     assert res.label == "rescaling" and res.zeta == 1.0 and res.ntk_ratio > 1.05
+
+
+def test_label_rule_at_its_thresholds():
+    """kernel iff |K_inf/K0 - 1| < threshold (strict); rescaling iff zeta >= threshold (inclusive)."""
+    from phasefl.regimes import label_codes
+
+    assert label_codes(0.05, 0.0, 0.05, 0.9) == 1 and label_codes(-0.05, 0.0, 0.05, 0.9) == 2
+    assert label_codes(0.0499, 0.95, 0.05, 0.9) == 0
+    assert label_codes(0.5, 0.9, 0.05, 0.9) == 3 and label_codes(0.5, 0.8999, 0.05, 0.9) == 1
+    assert label_codes(0.5, 1.0, 0.05, 1.0) == 3  # zeta_threshold = 1 is allowed
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="kernel_threshold"):
+            label_codes(0.5, 0.5, bad, 0.9)
+    with pytest.raises(ValueError, match="zeta_threshold"):
+        label_codes(0.5, 0.5, 0.05, 1.01)
+
+
+def test_dominant_layer_is_the_layer_whose_norm_carries_the_ntk():
+    """eta_w |u|^2 vs eta_u |w|^2: the larger term of the NTK at the end."""
+    import numpy as np
+
+    from phasefl import Model, classify
+
+    u0, w0 = np.array([3.0, 0.1]), np.array([0.1, 0.2])
+    assert classify(Model(0.5, 1.0, 1.0), u0, w0).dominant_layer == "u"
+    assert classify(Model(0.5, 1.0, 1.0), w0, u0).dominant_layer == "w"
+    assert classify(Model(0.5, 1000.0, 1.0), u0, w0).dominant_layer == "w"  # eta_u |w|^2 wins

@@ -145,3 +145,54 @@ def test_parametrization_refuses_sizes_outside_float64():
         phasefl.parametrization("ntk", 1e160)
     with pytest.raises(ValueError, match=r"^width must be a finite number > 0, got 0.0"):
         phasefl.parametrization("ntk", 0.0)
+
+
+@pytest.mark.parametrize(
+    "values, width, first",
+    [  # the first size outside [1e-290, 1e290], in the documented order of the checks
+        (dict(output_scale=1e-300), 1.0, "the output scale κ"),
+        (dict(init_scale_u=1e300), 1.0, "σ_u"),
+        (dict(init_scale_w=1e-295), 1.0, "σ_w"),
+        (dict(lr_u=1e-300), 1.0, "η_u"),
+        (dict(lr_w=1e295), 1.0, "η_w"),
+        (dict(init_scale_u=1e-146), 1.0, "|u0|² ≈ d σ_u²"),
+        (dict(init_scale_w=1e146), 1.0, "|w0|² ≈ d σ_w²"),
+        (dict(output_scale=1e-150, init_scale_u=1e-2), 1e4, "the NTK at init"),
+        (
+            dict(output_scale=1e150, lr_u=1e-200, lr_w=1e-200, init_scale_u=5e70, init_scale_w=5e70),
+            1.0,
+            "the initial output scale",
+        ),
+        (
+            dict(init_scale_u=1e73, init_scale_w=1e73, output_scale=1e-10, lr_u=1e-100, lr_w=1e-100),
+            1.0,
+            "|u0|² |w0|²",
+        ),
+    ],
+)
+def test_check_sizes_names_the_first_size_out_of_range(values, width, first):
+    from phasefl.scalings import check_sizes
+
+    full = dict(output_scale=1.0, init_scale_u=1.0, init_scale_w=1.0, lr_u=1.0, lr_w=1.0) | values
+    bad = check_sizes(width, full)
+    assert bad is not None and bad[0].startswith(first), bad
+    assert not (1e-290 <= bad[1] <= 1e290)
+    arrays = {k: np.array([1.0, v, 1.0]) for k, v in full.items()}  # the index of the bad entry comes back
+    assert check_sizes(np.array([1.0, width, 1.0]), arrays)[2] == (1,)
+    assert check_sizes(1.0, dict(output_scale=1.0, init_scale_u=1.0, init_scale_w=1.0, lr_u=1.0, lr_w=1.0)) is None
+
+
+def test_formulas_print_every_exponent_and_multiplier():
+    from phasefl.scalings import formulas
+
+    assert (
+        formulas("standard", {"init_scale_w": "3", "lr_w": "lr_w"})
+        == "κ = 1, σ_u = d^(-1/2), σ_w = 3, η_u = 1, η_w = lr_w"
+    )
+    assert (
+        formulas("mean-field", {"output_scale": "output_scale"})
+        == "κ = output_scale·d^-1, σ_u = σ_w = 1, η_u = η_w = 1"
+    )
+    assert formulas("mup", {"lr_ratio": "2"}, math=True) == (
+        r"$\kappa = 1$, $\sigma_u = d^{-1}$, $\sigma_w = 1$, $\eta_u = d^{-1}$, $\eta_w = 2\cdot d$"
+    )

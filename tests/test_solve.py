@@ -264,3 +264,19 @@ def test_ntk_plain_final_kernel_is_the_final_ntk_plain():
     np.testing.assert_array_equal(
         kernels.ntk_plain_finals(inputs), kernels.finals(inputs)[OBSERVABLES.index("ntk_plain")]
     )
+
+
+def test_kernel_baseline_of_a_zero_layer_and_small_weights():
+    """u0 = 0: the angle of u is undefined (nan) and u grows along w0; small weights (|u0|^2 < 1) are
+    no special case; ntk_plain is the un-weighted NTK at init; times come back as given."""
+    w0 = np.array([0.3, -0.2, 0.1])
+    base = kernel_baseline(Model(0.5, 2.0, 1.0), np.zeros(3), w0, [0.0, 1.0, 3.0])
+    assert np.all(np.isnan(base.rot_u)) and np.isnan(base.final.rot_u)
+    assert np.all(base.rot_w == 0.0)  # w moves along u0 = 0: it does not move
+    np.testing.assert_array_equal(base.times, [0.0, 1.0, 3.0])
+    assert base.ntk_plain == pytest.approx(np.full(3, 0.25 * (w0 @ w0)), rel=1e-15)
+    assert base.norm_u2[0] == 0.0 and base.norm_u2[2] > base.norm_u2[1] > 0.0
+    assert np.all(np.abs(base.cos_uw[1:]) == pytest.approx(1.0, abs=1e-15))  # u is parallel to w0
+    u0 = np.array([0.1, 0.05, 0.0])  # |u0|^2 < 1
+    small = kernel_baseline(Model(0.5, 2.0, 1.0), u0, w0, [0.5])
+    assert np.isfinite(small.rot_u[0]) and 0.0 < small.rot_u[0] < np.pi and -1.0 <= small.cos_uw[0] <= 1.0
