@@ -406,24 +406,32 @@ def test_time_grids_cover_plateau_transition_and_convergence():
     assert not bad, "\n".join(bad[:5])
 
 
-def test_psi0_from_split_logs_when_its_log1p_argument_overflows():
-    """Opposite signs with Kc = 2e-150 << g|F0| = 2: 1 + psi0_arg = e^asinh(g|F0|/Kc) e^asinh(g|m|/Kc) ~ 8e300
-    is past the kernels' 1e300 limit, so psi0 and q = e^-|psi0| come from the split logs. (The trajectory
-    of this cell is not checked: for Kc below ~1e-100 g|F0| with opposite signs the zero-crossing branch
-    of F(t) overflows, in this session's kernels and the previous ones alike; see the issue notes.)"""
+def test_y0_and_y_plus_of_nearly_parallel_cells_against_mpmath():
+    """The time program's cell constants y0 = e^asinh(g F0/Kc), y+ = e^asinh(g m/Kc) and y0 - y+ where they reach
+    1e+-162 (d2 = 1e-300 and 5e-324, opposite signs: 1 + psi0_arg = y0/y+ overflows and y0 - y+ is the plain
+    difference) and where y0 - y+ comes from psi0_arg (same signs, F0 close to m: the difference would cancel)."""
     from phasefl._generated.closed_form import CONSTANTS
     from phasefl.kernels import _constants
 
-    cfg = Config("nearly parallel, Kc 2e-150, opposite signs", 1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 1e-300)
-    c = _constants(np.array(cfg.args(), dtype=float)[:, None], 0)
-    got = {k: c[CONSTANTS.index(k)] for k in ("psi0_arg", "psi0", "q", "tau")}
-    assert got["psi0_arg"] > 1e300
-    with mpmath.workdps(60):
-        kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = (mpmath.mpf(x) for x in cfg.args())
-        s_ = mpmath.sqrt(lr_u * lr_w)
-        g = 2 * kappa * s_
-        kc = kappa**2 * mpmath.sqrt((lr_w * uu - lr_u * ww) ** 2 + 4 * s_**2 * d2)
-        psi0 = mpmath.asinh(g * kappa * uw / kc) - mpmath.asinh(g * (b / a) / kc)
-        want = {"psi0": float(psi0), "q": float(mpmath.exp(-abs(psi0))), "tau": float((1 - mpmath.exp(-abs(psi0))) / 2)}
-    for k, v in want.items():
-        assert got[k] == pytest.approx(v, rel=1e-13), k
+    cells = [
+        Config("nearly parallel, Kc 2e-150, opposite signs", 1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 1e-300),
+        Config("nearly parallel, d2 = 5e-324, opposite signs", 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0, -1.0, 5e-324),
+        Config(
+            "nearly parallel, same signs, F0 = m (1 - 1e-12)", 1.0, 1.0, 1.0, 1.0, 1.0 - 1e-12, 1.0, 1.0, 1.0, 1e-200
+        ),
+    ]
+    for cfg in cells:
+        c = _constants(np.array(cfg.args(), dtype=float)[:, None], 0)
+        got = {k: c[CONSTANTS.index(k)] for k in ("y0", "y_plus", "dy0", "psi0_arg")}
+        with mpmath.workdps(60):
+            kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = (mpmath.mpf(x) for x in cfg.args())
+            s_ = mpmath.sqrt(lr_u * lr_w)
+            g = 2 * kappa * s_
+            kc = kappa**2 * mpmath.sqrt((lr_w * uu - lr_u * ww) ** 2 + 4 * s_**2 * d2)
+            y0, yp = mpmath.exp(mpmath.asinh(g * kappa * uw / kc)), mpmath.exp(mpmath.asinh(g * (b / a) / kc))
+            want = {"y0": float(y0), "y_plus": float(yp), "dy0": float(y0 - yp)}
+        for k, v in want.items():
+            assert got[k] == pytest.approx(v, rel=1e-13), (k, cfg.describe())
+    assert not got["psi0_arg"] > 1  # the last cell takes y0 - y+ from psi0_arg
+    c = _constants(np.array(cells[0].args(), dtype=float)[:, None], 0)
+    assert c[CONSTANTS.index("psi0_arg")] > 1e300  # the first one from the plain difference
