@@ -451,7 +451,7 @@ def test_y0_and_y_plus_of_nearly_parallel_cells_against_mpmath():
 # every term of the time program is a product or a sum of non-negative terms (a few roundings, ~1e-15),
 # except the argument lambda t + ln E* of the one exp/expm1, whose absolute rounding error eps (lambda t +
 # |ln E*|) <= 745 eps ~ 2e-13 (beyond that E is negligible) is the relative error of E. 1e-12 leaves a
-# factor of 5 over the worst case measured on these cells and on 850 random nearly parallel ones
+# factor of 5 over the worst case measured on these cells and on 1250 random nearly parallel ones
 # (2e-13, the NTK at lambda t ~ 700). It applies to F (relative to max(|m|, |F0|), as the 1e-9 above),
 # to the NTK (relative), to the excess loss (propagated as above), and to e^T, sinh T (relative) and the
 # size of the two terms of the rotation's x argument. The other observables are functions of these with
@@ -624,6 +624,29 @@ def _compare(got: dict, allowed: dict, where, cfg: Config, failures: list) -> No
                 f"{name} at {where(i)}: solver {g[i]!r}, reference {want[i]!r}, accepted +-{half_width[i]:.3g} "
                 f"({ratio[i]:.3g} x); {cfg.describe()}"
             )
+
+
+def test_same_signs_beyond_the_range_of_y0_take_the_logistic_branch():
+    """Same signs with g|F0|/Kc ~ 1e350 (|u0||w0| = 1e200, d2 = 1e-300): y0 would overflow; the kernels take
+    the logistic solution, exact here (K = g|F| to (Kc/g|F|)^2 ~ 1e-700), as the product form's Kc -> 0
+    limit did before. F and the NTK against the reference, every observable finite, e^{2T} = F0/F."""
+    from phasefl._generated.closed_form import CONSTANTS
+    from phasefl.kernels import _constants
+
+    solve_batch, _ = _api()
+    for m in (2e200, 0.5e200):
+        cfg = Config(f"huge parallel weights, m={m!r}", 1.0, 1.0, 1.0, 1.0, m, 1e200, 1e200, 1e200, 1e-300)
+        assert _constants(np.array(cfg.args(), dtype=float)[:, None], 0)[CONSTANTS.index("kind")] == 3.0
+        times = np.array([0.0, 1e-201, 1e-200, 3e-200, 1e-199, 1.0])
+        traj = solve_batch(*cfg.args(), times)
+        ref = reference(*cfg.args(), list(times))
+        for name in OBSERVABLE_FIELDS[:-1]:  # (the excess loss, (a/2)(F - m)^2 ~ 1e400, does overflow)
+            assert np.all(np.isfinite(getattr(traj, name))), (name, getattr(traj, name))
+        np.testing.assert_allclose(traj.F, [float(x) for x in ref["F"]], rtol=0, atol=PARALLEL_TOL * max(m, 1e200))
+        np.testing.assert_allclose(traj.ntk, [float(x) for x in ref["ntk"]], rtol=PARALLEL_TOL)
+        # parallel weights: u(t) = e^{-T} u0 along the flow, |u|^2 = uu F/F0 (balanced: both layers alike)
+        np.testing.assert_allclose(traj.norm_u2, traj.F * (cfg.uu / (cfg.kappa * cfg.uw)), rtol=PARALLEL_TOL)
+        assert np.all(np.abs(traj.rot_u) < 1e-100) and np.all(traj.cos_uw == 1.0)
 
 
 @pytest.mark.parametrize("geometry", sorted(PARALLEL_GEOMETRIES))

@@ -134,7 +134,7 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     Kinf_fwd = _hypot(Kc, g*m)
     if (Kc == 0.0) and (F0*m <= 0.0):
         kind = 2.0
-    elif (Kc == 0.0):
+    elif (Kc <= 1.0e-100*g*min(abs(F0), abs(m))) and (F0*m > 0.0):
         kind = 3.0
     elif (F0*m < 0.0):
         kind = 1.0
@@ -145,13 +145,13 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     else:
         Kinf = Kinf_fwd
     lam = Kinf_fwd*x_var
-    if (Kc == 0.0):
+    if (kind >= 2.0):
         y0 = 1.0
     elif (F0 >= 0.0):
         y0 = (F0*g + K0)/Kc
     else:
         y0 = Kc/(-F0*g + K0)
-    if (Kc == 0.0):
+    if (kind >= 2.0):
         y_plus = 1.0
     elif (m >= 0.0):
         y_plus = (Kinf_fwd + g*m)/Kc
@@ -166,7 +166,7 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
         c1 = 1.0/y0
     else:
         c1 = 1.0
-    if (Kc == 0.0):
+    if (kind >= 2.0):
         psi0_arg = 0.0
     elif (kind == 0.0):
         _psi0_arg_0 = abs(F0)
@@ -256,7 +256,7 @@ def observables_at(t, c):
     elif (kind == 2.0):
         F = F0/(g*t*x_var*abs(F0) + 1.0)
     elif (kind == 3.0):
-        F = F0*m/(E_s*m + F0*omE)
+        F = m/(E_s*m/F0 + omE)
     elif (kind == 0.0):
         F = h*(E_s*F0_hs + m_h*omE)
     else:
@@ -267,17 +267,25 @@ def observables_at(t, c):
     elif (kind == 2.0):
         resid = F0/(g*t*x_var*abs(F0) + 1.0)
     elif (kind == 3.0):
-        _resid_0 = E_s*m
-        resid = _resid_0*(F0 - m)/(F0*omE + _resid_0)
+        resid = E_s*(F0 - m)/(E_s + F0*omE/m)
     else:
         resid = resid_coef_s*(E_N*inv_y_plus + E_s*inv_D)
-    if (kind == 2.0) or (kind == 3.0):
+    if (kind >= 2.0):
         K = g*abs(F)
     else:
         K = half_Kc*(inv_y + y_t)
-    expT = Q*sqrt_y0
-    exp_mT = inv_sqrt_y0*sqrt_y
-    sinhT = Q_D*omE*sinh_coef
+    if (kind == 3.0):
+        expT = math.sqrt(E_s + F0*omE/m)
+    else:
+        expT = Q*sqrt_y0
+    if (kind == 3.0):
+        exp_mT = 1.0/expT
+    else:
+        exp_mT = inv_sqrt_y0*sqrt_y
+    if (kind == 3.0):
+        sinhT = ((1.0/2.0))*omE*(F0 - m)/(expT*m)
+    else:
+        sinhT = Q_D*omE*sinh_coef
     v = F*inv_kappa
     Kk = K*inv_kappa2
     hv = _hypot(v, root_d2)
@@ -332,9 +340,18 @@ def observables_final(c):
         K = 0.0
     else:
         K = Kinf
-    expT = Q_inf*sqrt_y0
-    exp_mT = inv_sqrt_y0*sqrt_y_plus
-    sinhT = Q_inf*sinh_coef/(d_1 + d_O)
+    if (kind == 3.0):
+        expT = math.sqrt(F0/m)
+    else:
+        expT = Q_inf*sqrt_y0
+    if (kind == 3.0):
+        exp_mT = math.sqrt(m/F0)
+    else:
+        exp_mT = inv_sqrt_y0*sqrt_y_plus
+    if (kind == 3.0):
+        sinhT = ((1.0/2.0))*(F0 - m)/(expT*m)
+    else:
+        sinhT = Q_inf*sinh_coef/(d_1 + d_O)
     v = F*inv_kappa
     Kk = K*inv_kappa2
     hv = _hypot(v, root_d2)
@@ -428,7 +445,7 @@ def slope_at(t, c):
     elif (kind == 2.0):
         F = F0/(g*t*x_var*abs(F0) + 1.0)
     elif (kind == 3.0):
-        F = F0*m/(E_s*m + F0*omE)
+        F = m/(E_s*m/F0 + omE)
     elif (kind == 0.0):
         F = h*(E_s*F0_hs + m_h*omE)
     else:

@@ -46,7 +46,8 @@ Branch kinds of a cell (the constant ``kind``):
   0  Kc > 0, m F0 >= 0: F never crosses 0;
   1  Kc > 0, m F0 < 0: F crosses 0 once;
   2  degenerate, Kc = 0 and m F0 <= 0: K = g|F| vanishes at F = 0, so F decays to 0, not to m;
-  3  degenerate, Kc = 0 and m F0 > 0: the logistic flow from F0 to m.
+  3  m F0 > 0 and Kc = 0, or Kc < 1e-100 g min(|F0|, |m|): the logistic flow from F0 to m (exact in
+     float64: K = g|F| to a relative 1e-200 on the whole path; y0 and y+ could overflow).
 """
 
 from __future__ import annotations
@@ -168,7 +169,11 @@ INPUTS = (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
 
 DEGENERATE = sp.Eq(kind, 2)
 LOGISTIC = sp.Eq(kind, 3)
-KC_ZERO = sp.Eq(Kc, 0)  # kinds 2 and 3: u0 parallel to w0 and C = 0, so neither layer rotates
+LOGISTIC_OR_DEGENERATE = kind >= 2  # the y-form is not used
+KC_ZERO = sp.Eq(Kc, 0)  # u0 parallel to w0 and C = 0, so neither layer rotates
+#: Same signs with Kc below this times g min(|F0|, |m|): K = g|F| to (Kc/g|F|)^2 <= 1e-200 on the whole path
+#: from F0 to m, so the logistic solution is exact in float64 (and y0, y+ > 1e100 might overflow in the y-form).
+_LOGISTIC_KC = sp.Float(1e-100)
 GENERAL_SAME_SIGN = sp.Eq(kind, 0)
 
 
@@ -178,9 +183,9 @@ def _exp_asinh_m1(X, K_of_X):
 
 
 def _exp_asinh(X, K_of_X):
-    """e^{asinh(g X/Kc)} = (g X + K(X))/Kc, written as Kc/(K(X) - g X) when X < 0 (no cancellation); 1 when
-    Kc = 0, where the kernels do not use it (kinds 2 and 3), so that no cell constant divides by 0."""
-    return sp.Piecewise((1, KC_ZERO), ((g * X + K_of_X) / Kc, X >= 0), (Kc / (K_of_X - g * X), True))
+    """e^{asinh(g X/Kc)} = (g X + K(X))/Kc, written as Kc/(K(X) - g X) when X < 0 (no cancellation); 1 in
+    kinds 2 and 3, which do not use it, so that no cell constant divides by Kc = 0 or overflows."""
+    return sp.Piecewise((1, LOGISTIC_OR_DEGENERATE), ((g * X + K_of_X) / Kc, X >= 0), (Kc / (K_of_X - g * X), True))
 
 
 _Y_F0, _Y_M = _exp_asinh_m1(F0, K0), _exp_asinh_m1(m, Kinf_fwd)
@@ -194,7 +199,15 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (F0, kappa * uw),
     (K0, hypot(Kc, g * F0)),
     (Kinf_fwd, hypot(Kc, g * m)),
-    (kind, sp.Piecewise((2, KC_ZERO & (m * F0 <= 0)), (3, KC_ZERO), (1, m * F0 < 0), (0, True))),
+    (
+        kind,
+        sp.Piecewise(
+            (2, KC_ZERO & (m * F0 <= 0)),
+            (3, (m * F0 > 0) & (Kc <= _LOGISTIC_KC * g * sp.Min(sp.Abs(F0), sp.Abs(m)))),
+            (1, m * F0 < 0),
+            (0, True),
+        ),
+    ),
     (Kinf, sp.Piecewise((0, DEGENERATE), (Kinf_fwd, True))),
     (lam, x_var * Kinf_fwd),
     (y0, _exp_asinh(F0, K0)),
@@ -209,7 +222,7 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (
         psi0_arg,
         sp.Piecewise(
-            (0, KC_ZERO),
+            (0, LOGISTIC_OR_DEGENERATE),
             (
                 g
                 * (sp.Max(sp.Abs(F0), sp.Abs(m)) - sp.Min(sp.Abs(F0), sp.Abs(m)))
@@ -369,23 +382,24 @@ AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = (
         sp.Piecewise(  # (kinds 2 and 3 have e_star = 1, so E_s = E)
             (m * F0 * E_s / (m - F0 * omE), _collapse),
             (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
-            (m * F0 / (F0 * omE + m * E_s), LOGISTIC),
+            (m / (omE + E_s * m / F0), LOGISTIC),  # m F0/(F0 (1 - E) + m E), without the product m F0
             (_slope_same_sign, GENERAL_SAME_SIGN),
             (cross * hE * e_star * expm1(-lam * t - log_estar), True),
         ),
         sp.Piecewise(
             (-m * (m - F0) / (m - F0 * omE), _collapse),
             (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
-            (m * E_s * (F0 - m) / (F0 * omE + m * E_s), LOGISTIC),
+            (E_s * (F0 - m) / (omE * F0 / m + E_s), LOGISTIC),
             (_residual, True),
         ),
         sp.Piecewise(
-            (g * sp.Abs(F), DEGENERATE | LOGISTIC),
+            (g * sp.Abs(F), LOGISTIC_OR_DEGENERATE),
             (_ntk, True),
         ),
-        _expT,
-        _exp_mT,
-        _sinhT,
+        # logistic: e^{2T} = F0/F = (F0 (1 - E) + m E)/m, and e^{2T} - 1 = (1 - E)(F0 - m)/m (kind 2 never rotates)
+        sp.Piecewise((sp.sqrt(omE * F0 / m + E_s), LOGISTIC), (_expT, True)),
+        sp.Piecewise((1 / expT, LOGISTIC), (_exp_mT, True)),
+        sp.Piecewise((omE * (F0 - m) / (2 * m * expT), LOGISTIC), (_sinhT, True)),
     )
 )
 
@@ -425,9 +439,10 @@ FINAL: list[tuple[sp.Symbol, sp.Expr]] = [(Q_inf, sp.sqrt(inv_y_plus)), (sqrt_y_
         m,
         sp.Integer(0),
         Kinf,
-        sqrt_y0 * Q_inf,
-        sqrt_y_plus * inv_sqrt_y0,
-        sinh_coef * Q_inf / (d_1 + d_O),  # the time program's sinh T at E = 0 (N = n_1 + n_O, D = d_1 + d_O)
+        sp.Piecewise((sp.sqrt(F0 / m), LOGISTIC), (sqrt_y0 * Q_inf, True)),
+        sp.Piecewise((sp.sqrt(m / F0), LOGISTIC), (sqrt_y_plus * inv_sqrt_y0, True)),
+        # the time program's sinh T at E = 0 (N = n_1 + n_O, D = d_1 + d_O)
+        sp.Piecewise(((F0 - m) / (2 * m * expT), LOGISTIC), (sinh_coef * Q_inf / (d_1 + d_O), True)),
         final=True,
     )
 ]
@@ -587,7 +602,7 @@ def _time_program_claims() -> dict[str, sp.Expr]:
             return expr.subs(E_s, E / e_star).subs(cell).subs(scale).subs(omE, 1 - E)
 
         y_prog = expand(N / D)
-        expT_, exp_mT_ = expand(at[expT]), expand(at[exp_mT])
+        expT_, exp_mT_ = expand(at[expT].args[-1].expr), expand(at[exp_mT].args[-1].expr)  # the y-form branch
         out[f"time program ({name}): N/D = y(t) of the Riccati solution"] = y_prog - y_riccati
         out[f"time program ({name}): N/D = y+ n-/n+ of the product form"] = y_prog - n_ratio.subs(solution.omE, 1 - E)
         out[f"time program ({name}): F (same signs) = Kc (y - 1/y)/(2g)"] = expand(_slope_same_sign) - F_of_y
@@ -596,13 +611,29 @@ def _time_program_claims() -> dict[str, sp.Expr]:
         out[f"time program ({name}): e^{{2T}} = y0/y"] = expT_**2 - y0 / y_riccati
         out[f"time program ({name}): e^T e^-T = 1"] = expT_ * exp_mT_ - 1
         out[f"time program ({name}): sinh T = (e^T - e^-T)/2"] = (expand(_sinhT) - (expT_ - exp_mT_) / 2) * expT_
-        fin = {target: expand(expr.subs(final)) for target, expr in FINAL if target in (expT, exp_mT, sinhT)}
+        fin = {
+            target: expand(expr.args[-1].expr.subs(final)) for target, expr in FINAL if target in (expT, exp_mT, sinhT)
+        }
         out[f"t = infinity ({name}): D/N = 1/y+, e^{{2T}} = y0/y+, e^T e^-T = 1, sinh T as at E = 0"] = (
             (expand((d_1 + d_O) / (n_1 + n_O)) - 1 / yp) ** 2
             + (fin[expT] ** 2 - y0 / yp) ** 2
             + (fin[expT] * fin[exp_mT] - 1) ** 2
             + (fin[sinhT] - expand(_sinhT).subs(E, 0)) ** 2
         )
+    # kind 3 (logistic, m F0 > 0): e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T), at t and at t = inf
+    f_pos, m_pos = sp.symbols("f_pos m_pos", positive=True)
+    logistic = {F0: f_pos, m: m_pos, omE: 1 - E, E_s: E}
+    F_log = dict(AT)[F].args[2].expr.subs(logistic)
+    at_log = {sym: dict(AT)[sym].args[0].expr for sym in (expT, exp_mT, sinhT)}
+    fin_log = {sym: dict(FINAL)[sym].args[0].expr for sym in (expT, exp_mT, sinhT)}
+    out["logistic branch: e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T), at t and t = inf"] = (
+        (at_log[expT] ** 2 - F0 / F_log.subs(logistic)) ** 2
+        + (at_log[exp_mT].subs(expT, at_log[expT]) * at_log[expT] - 1) ** 2
+        + (at_log[sinhT].subs(expT, at_log[expT]) * 2 * at_log[expT] - (at_log[expT] ** 2 - 1)) ** 2
+        + (fin_log[expT] ** 2 - F0 / m) ** 2
+        + (fin_log[exp_mT] * fin_log[expT] - 1) ** 2
+        + (fin_log[sinhT].subs(expT, fin_log[expT]) * 2 * fin_log[expT] - (fin_log[expT] ** 2 - 1)) ** 2
+    ).subs(logistic)
     eT, emT, r_ = sp.symbols("eT emT r", positive=True)
     hoisted = dict(HOISTED)
     halves = {sym: hoisted[sym].doit().subs(root_u, r_) for sym in (du_half, su_half)}
