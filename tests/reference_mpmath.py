@@ -234,3 +234,187 @@ def reference(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2, times, dps=None, floor_di
                     )
     hi["dps"] = dps
     return hi
+
+
+# ---------------------------------------------------------------------------------------------
+# Every observable of the solver (the weights' norms, cosine and rotations too), and t = infinity.
+
+OBSERVABLE_NAMES = ("F", "ntk", "ntk_plain", "norm_u2", "norm_w2", "cos_uw", "rot_u", "rot_w", "loss_excess")
+
+
+def _observables_at(p, c, F, K, X):
+    """The observables from the slope F, the NTK K and X = e^{2T} (spec D.4, D.6), naively:
+    eta_w |u|^2 = (K/kappa^2 + C)/2 and eta_u |w|^2 = (K/kappa^2 - C)/2 (K and C are exact
+    functions of the weights), cos = u.w/(|u||w|) with u.w = F/kappa, and the rotation of u from
+    u0 from u(t) = cosh T u0 - sqrt(eta_u/eta_w) sinh T w0: its component along u0 is
+    u(t).u0 = cosh T uu - r sinh T uw, the rest |r sinh T| sqrt(d2) (d2 = |u0 ^ w0|^2)."""
+    kappa, lu, lw, uu, ww, uw, d2 = (p[k] for k in ("kappa", "lr_u", "lr_w", "uu", "ww", "uw", "d2"))
+    Kk = K / kappa**2
+    nu = (Kk + c["C"]) / 2 / lw
+    nw = (Kk - c["C"]) / 2 / lu
+    v = F / kappa
+    prod = nu * nw
+    cos = v / mpmath.sqrt(prod) if prod > 0 else mpmath.sign(v)
+    rootX = mpmath.sqrt(X)
+    ch, sh = (X + 1) / (2 * rootX), (X - 1) / (2 * rootX)
+    r = mpmath.sqrt(lu / lw)
+    # The rotations atan2(y, x), and (for error analysis) their arguments divided by the size
+    # (|A| + |B|) of the two terms of x = A + B = e^T (uu - r uw)/2 + e^-T (uu + r uw)/2, the scale of
+    # the rounding error of x in any evaluation from T.
+    y_u, x_u = abs(r * sh) * mpmath.sqrt(d2), ch * uu - r * sh * uw
+    y_w, x_w = abs(sh / r) * mpmath.sqrt(d2), ch * ww - sh / r * uw
+    scale_u = (abs(rootX * (uu - r * uw)) + abs((uu + r * uw) / rootX)) / 2
+    scale_w = (abs(rootX * (ww - uw / r)) + abs((ww + uw / r) / rootX)) / 2
+    rot_u = mpmath.atan2(y_u, x_u) if uu > 0 else mpmath.nan
+    rot_w = mpmath.atan2(y_w, x_w) if ww > 0 else mpmath.nan
+    return dict(
+        rot_u_args=(y_u / scale_u, x_u / scale_u) if uu > 0 else (mpmath.nan, mpmath.nan),
+        rot_w_args=(y_w / scale_w, x_w / scale_w) if ww > 0 else (mpmath.nan, mpmath.nan),
+        F=F,
+        ntk=K,
+        ntk_plain=kappa**2 * (nu + nw),
+        norm_u2=nu,
+        norm_w2=nw,
+        cos_uw=cos,
+        rot_u=rot_u,
+        rot_w=rot_w,
+        loss_excess=p["a"] * (F - c["m"]) ** 2 / 2,
+    )
+
+
+def _no_rotation(p, obs):
+    """Kc = 0 means C = 0 and D = 0: u0 and w0 parallel with eta_w |u0|^2 = eta_u |w0|^2, so u(t) and w(t) stay
+    positive multiples (e^{-+T}) of u0 and w0 (notebook 5) and neither rotates. The formula atan2(|B| D, A uu + B uw)
+    agrees, except that it sees the last bit of the given uw, which need not equal +-sqrt(uu ww) exactly; the
+    e^T of the collapse to F = 0 amplifies that bit without bound, so it is not used here."""
+    obs.update(
+        rot_u=mpmath.mpf(0) if p["uu"] > 0 else mpmath.nan,
+        rot_w=mpmath.mpf(0) if p["ww"] > 0 else mpmath.nan,
+        rot_u_args=(mpmath.mpf(0), mpmath.mpf(1)),
+        rot_w_args=(mpmath.mpf(0), mpmath.mpf(1)),
+    )
+    return obs
+
+
+def _evaluate_observables(p, times, dps):
+    """All observables at `times` and at t = infinity, at `dps` digits (the y-form of spec D.3,
+    e^{2T} = y0/y(t) with y = e^{asinh(g F/Kc)}, T = (psi0 - psi(t))/2; Kc = 0: e^{2T} = F0/F)."""
+    with mpmath.workdps(dps):
+        c = _constants(p)
+        g, Kc, F0, m, a, Kinf = c["g"], c["Kc"], c["F0"], c["m"], c["a"], c["Kinf"]
+        at, final = [], None
+        if Kc > 0:
+            lam = a * Kinf
+            y0 = mpmath.exp(mpmath.asinh(g * F0 / Kc))
+            yp = (g * m + Kinf) / Kc
+            ym = (g * m - Kinf) / Kc
+            R = (y0 - yp) / (y0 - ym)
+            for t in times:
+                E = mpmath.exp(-lam * mpmath.mpf(t))
+                y = (yp - ym * R * E) / (1 - R * E)
+                at.append(_observables_at(p, c, Kc * (y - 1 / y) / (2 * g), Kc * (y + 1 / y) / 2, y0 / y))
+            final = _observables_at(p, c, m, Kinf, y0 / yp)
+        else:
+            sgn = mpmath.sign(F0)
+            for t in times:
+                t = mpmath.mpf(t)
+                if F0 == 0:
+                    F = mpmath.mpf(0)
+                elif m == 0:
+                    F = F0 / (1 + a * g * abs(F0) * t)
+                else:
+                    F = m * F0 / (F0 + (m - F0) * mpmath.exp(-a * g * sgn * m * t))
+                at.append(_no_rotation(p, _observables_at(p, c, F, g * abs(F), F0 / F if F0 != 0 else mpmath.mpf(1))))
+            if m * F0 > 0:
+                final = _no_rotation(p, _observables_at(p, c, m, g * abs(m), F0 / m))
+            else:  # F -> 0 and K = g|F| -> 0: the weights collapse to 0 along u0 and w0 (no rotation)
+                final = dict(
+                    rot_u_args=(mpmath.mpf(0), mpmath.mpf(1)),
+                    rot_w_args=(mpmath.mpf(0), mpmath.mpf(1)),
+                    F=mpmath.mpf(0),
+                    ntk=mpmath.mpf(0),
+                    ntk_plain=mpmath.mpf(0),
+                    norm_u2=mpmath.mpf(0),
+                    norm_w2=mpmath.mpf(0),
+                    cos_uw=sgn,
+                    rot_u=mpmath.mpf(0) if p["uu"] > 0 else mpmath.nan,
+                    rot_w=mpmath.mpf(0) if p["ww"] > 0 else mpmath.nan,
+                    loss_excess=a * m**2 / 2,
+                )
+        return {name: [o[name] for o in at] for name in OBSERVABLE_NAMES + ("rot_u_args", "rot_w_args")}, final
+
+
+def _agree(x, y, bound) -> bool:
+    """|x - y| <= bound, or both NaN."""
+    if mpmath.isnan(x) or mpmath.isnan(y):
+        return bool(mpmath.isnan(x) and mpmath.isnan(y))
+    return bool(abs(x - y) <= bound)
+
+
+def observables(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2, times, dps=None, floor_digits=100) -> dict:
+    """Every observable of ``phasefl.solve_batch`` (F, ntk, ntk_plain, norm_u2, norm_w2, cos_uw,
+    rot_u, rot_w, loss_excess) at ``times`` and at t = infinity, in verified arbitrary precision.
+
+    The same naive y-form as ``reference`` (whose F and NTK it reproduces), plus the weights of
+    spec D.4 through T; no stable rewrite. Precision: ``reference``'s estimate plus the digits
+    that cosh T uu - r sinh T uw can lose (up to log10 e^{2T}); the result
+    is verified by a rerun with 30 more digits (1e-20 relative, or absolute below the floor
+    10^-floor_digits of the observable's scale: max(|m|, |F0|) for F, a max(|m|, |F0|)^2 for
+    the loss, the final value for the NTK and norms, 1 for the angles). If the two runs disagree the
+    digits are doubled, up to 4000, then ReferencePrecisionError.
+
+    Returns a dict: a list of mpf per observable name, 'final' (a dict of mpf at t = infinity)
+    and 'dps'.
+    """
+    times = [float(t) for t in times]
+    for t in times:
+        if not (math.isfinite(t) and t >= 0):
+            raise ValueError(f"times must be finite and >= 0, got {t!r}")
+    p = _mpf_inputs(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2)
+    if dps is None:
+        dps = _digits_needed(p, times, floor_digits)
+        with mpmath.workdps(40):
+            c = _constants(p)
+            if c["Kc"] > 0:  # log10 of e^{2T} at t = infinity, and of the cancellation in K/kappa^2 + C
+                y0 = mpmath.exp(mpmath.asinh(c["g"] * c["F0"] / c["Kc"]))
+                gm = c["g"] * c["m"]
+                yp = (gm + c["Kinf"]) / c["Kc"] if gm >= 0 else c["Kc"] / (c["Kinf"] - gm)
+                dps += int(math.ceil(abs(_log10_abs(y0 / yp))))
+    while True:
+        lo, lo_final = _evaluate_observables(p, times, dps)
+        hi, hi_final = _evaluate_observables(p, times, dps + CHECK_EXTRA_DPS)
+        with mpmath.workdps(dps + CHECK_EXTRA_DPS):
+            rtol = mpmath.mpf(CHECK_RTOL)
+            c = _constants(p)
+            M = max(abs(c["m"]), abs(c["F0"]))
+            if M == 0:
+                M = c["Kc"] / c["g"] if c["Kc"] > 0 else mpmath.mpf(1)
+            tiny = mpmath.mpf(10) ** (-floor_digits)
+            scale = dict(
+                F=M,
+                loss_excess=p["a"] * M**2,
+                ntk=c["g"] * M,
+                ntk_plain=c["g"] * M,
+                norm_u2=c["g"] * M / p["kappa"] ** 2 / p["lr_w"],
+                norm_w2=c["g"] * M / p["kappa"] ** 2 / p["lr_u"],
+                cos_uw=1,
+                rot_u=1,
+                rot_w=1,
+            )
+
+            ok = all(
+                _agree(x, y, rtol * max(abs(y), tiny * scale[name]))
+                for name in OBSERVABLE_NAMES
+                for x, y in zip(lo[name] + [lo_final[name]], hi[name] + [hi_final[name]], strict=True)
+            )
+        if ok:
+            break
+        if dps > 4000:
+            raise ReferencePrecisionError(
+                f"observables differ between {dps} and {dps + CHECK_EXTRA_DPS} digits; inputs kappa={kappa!r}, "
+                f"lr_u={lr_u!r}, lr_w={lr_w!r}, a={a!r}, b={b!r}, uu={uu!r}, ww={ww!r}, uw={uw!r}, d2={d2!r}"
+            )
+        dps *= 2
+    hi["final"] = hi_final
+    hi["dps"] = dps
+    return hi

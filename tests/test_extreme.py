@@ -406,24 +406,340 @@ def test_time_grids_cover_plateau_transition_and_convergence():
     assert not bad, "\n".join(bad[:5])
 
 
-def test_psi0_from_split_logs_when_its_log1p_argument_overflows():
-    """Opposite signs with Kc = 2e-150 << g|F0| = 2: 1 + psi0_arg = e^asinh(g|F0|/Kc) e^asinh(g|m|/Kc) ~ 8e300
-    is past the kernels' 1e300 limit, so psi0 and q = e^-|psi0| come from the split logs. (The trajectory
-    of this cell is not checked: for Kc below ~1e-100 g|F0| with opposite signs the zero-crossing branch
-    of F(t) overflows, in this session's kernels and the previous ones alike; see the issue notes.)"""
+def test_y0_and_y_plus_of_nearly_parallel_cells_against_mpmath():
+    """The time program's cell constants y0 = e^asinh(g F0/Kc), y+ = e^asinh(g m/Kc) and y0 - y+ where they reach
+    1e+-162 (d2 = 1e-300 and 5e-324, opposite signs: 1 + psi0_arg = y0/y+ overflows and y0 - y+ is the plain
+    difference) and where y0 - y+ comes from psi0_arg (same signs, F0 close to m: the difference would cancel)."""
     from phasefl._generated.closed_form import CONSTANTS
     from phasefl.kernels import _constants
 
-    cfg = Config("nearly parallel, Kc 2e-150, opposite signs", 1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 1e-300)
-    c = _constants(np.array(cfg.args(), dtype=float)[:, None], 0)
-    got = {k: c[CONSTANTS.index(k)] for k in ("psi0_arg", "psi0", "q", "tau")}
-    assert got["psi0_arg"] > 1e300
-    with mpmath.workdps(60):
+    cells = [
+        Config("nearly parallel, Kc 2e-150, opposite signs", 1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 1e-300),
+        Config("nearly parallel, d2 = 5e-324, opposite signs", 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0, -1.0, 5e-324),
+        Config(
+            "nearly parallel, same signs, F0 = m (1 - 1e-12)", 1.0, 1.0, 1.0, 1.0, 1.0 - 1e-12, 1.0, 1.0, 1.0, 1e-200
+        ),
+    ]
+    for cfg in cells:
+        c = _constants(np.array(cfg.args(), dtype=float)[:, None], 0)
+        got = {k: c[CONSTANTS.index(k)] for k in ("y0", "y_plus", "dy0", "psi0_arg")}
+        with mpmath.workdps(60):
+            kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = (mpmath.mpf(x) for x in cfg.args())
+            s_ = mpmath.sqrt(lr_u * lr_w)
+            g = 2 * kappa * s_
+            kc = kappa**2 * mpmath.sqrt((lr_w * uu - lr_u * ww) ** 2 + 4 * s_**2 * d2)
+            y0, yp = mpmath.exp(mpmath.asinh(g * kappa * uw / kc)), mpmath.exp(mpmath.asinh(g * (b / a) / kc))
+            want = {"y0": float(y0), "y_plus": float(yp), "dy0": float(y0 - yp)}
+        for k, v in want.items():
+            assert got[k] == pytest.approx(v, rel=1e-13), (k, cfg.describe())
+    assert not got["psi0_arg"] > 1  # the last cell takes y0 - y+ from psi0_arg
+    c = _constants(np.array(cells[0].args(), dtype=float)[:, None], 0)
+    assert c[CONSTANTS.index("psi0_arg")] > 1e300  # the first one from the plain difference
+
+
+# ------------------------------------------------------------------------------------------------
+# Nearly parallel and anti-parallel initial vectors: every observable, at every time and at t = inf.
+#
+# With u0 and w0 parallel up to d2 = |u0|^2 |w_perp|^2 and balanced layers (C = 0), Kc = 2 kappa^2 s sqrt(d2),
+# so the Riccati variable y = e^asinh(g F/Kc) runs between ~1/sqrt(d2) and ~sqrt(d2). The product form of
+# the previous kernels multiplied two factors of size ~d2 and overflowed 1/(n+ n-) (F0 m < 0: F = +-inf and
+# K = nan from t ~ 72 at d2 = 1e-200, t ~ 5 at 1e-300, at t = 0 below 1e-308); its rotations took a
+# difference of two numbers of size e^T ~ 1/sqrt(d2) (all digits lost once d2 < 1e-32); its norms and
+# cosine squared v = F/kappa (underflow once |v| < 1e-154, e.g. as F decays to 0 in the degenerate case).
+#
+# Tolerance PARALLEL_TOL, justified by the error budget of float64 evaluation from the exact inputs:
+# every term of the time program is a product or a sum of non-negative terms (a few roundings, ~1e-15),
+# except the argument lambda t + ln E* of the one exp/expm1, whose absolute rounding error eps (lambda t +
+# |ln E*|) <= 745 eps ~ 2e-13 (beyond that E is negligible) is the relative error of E. 1e-12 leaves a
+# factor of 5 over the worst case measured on these cells and on 1250 random nearly parallel ones
+# (2e-13, the NTK at lambda t ~ 700). It applies to F (relative to max(|m|, |F0|), as the 1e-9 above),
+# to the NTK (relative), to the excess loss (propagated as above), and to e^T, sinh T (relative) and the
+# size of the two terms of the rotation's x argument. The other observables are functions of these with
+# no further cancellation, so their tolerance is the interval those tolerances allow (see _allowed):
+# norms and cosine depend on v = F/kappa, whose absolute tolerance is wide relative to v near a zero of F
+# (there the cosine flips from +-1 to -+1 in a window of width ~sqrt(d2)); the rotations atan2(y, x) are
+# undetermined where the true x is within the rounding of its two terms of 0 (u or w passes near the
+# origin, or x -> 0 as t -> inf when m = 0 and the layers are unbalanced: there the angle is decided by
+# digits beyond float64, and the test accepts any value in the box).
+PARALLEL_TOL = 1e-12
+PARALLEL_D2 = (1e-100, 1e-150, 1e-200, 1e-300, 1e-310, 1e-320, 5e-324, 0.0)
+#: (kappa, lr_u, lr_w, uu, ww): balanced (C = 0) with sqrt(eta_u/eta_w) = 1, 2 and 1/sqrt(3), and unbalanced
+PARALLEL_GEOMETRIES = {
+    "balanced": (1.0, 1.0, 1.0, 1.0, 1.0),
+    "balanced, eta_u = 4 eta_w": (0.5, 4.0, 1.0, 4.0, 1.0),
+    "balanced, eta_w = 3 eta_u, small init": (2.0, 1.0, 3.0, 1e-3, 3e-3),
+    "unbalanced, C = -3": (1.0, 1.0, 1.0, 1.0, 4.0),
+}
+#: m/F0: the target against the initial slope (negative: opposite signs, F crosses 0)
+PARALLEL_TARGETS = (-2.0, 2.0, 0.0, -1e-3, -1e3)
+
+
+@functools.cache
+def parallel_configs(geometry: str) -> tuple[Config, ...]:
+    kappa, lr_u, lr_w, uu, ww = PARALLEL_GEOMETRIES[geometry]
+    out = []
+    for d2 in PARALLEL_D2:
+        for sign in (1.0, -1.0):
+            uw = sign * math.sqrt(uu * ww)
+            for ratio in PARALLEL_TARGETS:
+                m = ratio * kappa * uw
+                label = f"{geometry}, {'parallel' if sign > 0 else 'anti-parallel'}, d2={d2!r}, m/F0={ratio!r}"
+                out.append(Config(label, kappa, lr_u, lr_w, 1.0, m, uu, ww, uw, d2))
+    return tuple(out)
+
+
+class ObsRef(NamedTuple):
+    times: np.ndarray
+    at: dict  # name -> array over times (every observable, and the rotations' normalized atan2 arguments)
+    final: dict  # name -> float at t = infinity
+    M: float  # max(|m|, |F0|), or Kc/g if both vanish
+    C: float
+    s: float
+    residual: np.ndarray  # F - m at the times
+    dps: int
+
+
+def _parallel_times(cfg: Config) -> np.ndarray:
+    """time_grid, extended by log-spaced times to 1e6 x its slowest time scale (up to 1e6/(a K_inf) or later)."""
+    grid = time_grid(cfg)
+    pos = grid[grid > 0]
+    return np.unique(np.concatenate([grid, np.geomspace(pos.min(), pos.max() * 1e3, 12)]))
+
+
+@functools.cache
+def observables_reference_for(cfg: Config, final_only: bool = False) -> ObsRef:
+    from reference_mpmath import OBSERVABLE_NAMES, observables
+
+    times = np.array([0.0]) if final_only else _parallel_times(cfg)
+    r = observables(*cfg.args(), list(times))
+    with mpmath.workdps(r["dps"]):
         kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = (mpmath.mpf(x) for x in cfg.args())
-        s_ = mpmath.sqrt(lr_u * lr_w)
-        g = 2 * kappa * s_
-        kc = kappa**2 * mpmath.sqrt((lr_w * uu - lr_u * ww) ** 2 + 4 * s_**2 * d2)
-        psi0 = mpmath.asinh(g * kappa * uw / kc) - mpmath.asinh(g * (b / a) / kc)
-        want = {"psi0": float(psi0), "q": float(mpmath.exp(-abs(psi0))), "tau": float((1 - mpmath.exp(-abs(psi0))) / 2)}
-    for k, v in want.items():
-        assert got[k] == pytest.approx(v, rel=1e-13), k
+        m, F0 = b / a, kappa * uw
+        M = max(abs(m), abs(F0))
+        if M == 0:
+            s_ = mpmath.sqrt(lr_u * lr_w)
+            M = kappa * mpmath.sqrt((lr_w * uu - lr_u * ww) ** 2 + 4 * s_**2 * d2) / (2 * s_)  # Kc/g
+        names = OBSERVABLE_NAMES + ("rot_u_args", "rot_w_args")
+
+        def floats(x):
+            return (
+                tuple(np.array([float(v) for v in q]) for q in zip(*x))
+                if isinstance(x[0], tuple)
+                else np.array([float(v) for v in x])
+            )
+
+        return ObsRef(
+            times,
+            {k: floats(r[k]) for k in names},
+            {
+                k: (
+                    tuple(float(v) for v in r["final"][k]) if isinstance(r["final"][k], tuple) else float(r["final"][k])
+                )
+                for k in names
+            },  # fmt: skip
+            float(M),
+            float(lr_w * uu - lr_u * ww),
+            float(mpmath.sqrt(lr_u * lr_w)),
+            np.array([float(F - m) for F in r["F"]]),
+            r["dps"],
+        )
+
+
+def _small_norm(s, v, root_d2, Kk, abs_c):
+    """2 s^2 (v^2 + d2)/(Kk + |C|), the smaller layer's eta-weighted squared norm, without underflow."""
+    sv = s * np.hypot(v, root_d2)
+    return 2 * sv * (sv / (Kk + abs_c))
+
+
+def _allowed(cfg: Config, ref: ObsRef, tol: float, final: bool) -> dict:
+    """name -> (reference value, half-width of the accepted interval), at the times or at t = infinity:
+    F within tol M, K within tol K, and the other observables anywhere that these (and the rotation's
+    arguments within tol of their scale) allow, plus tol of their own value (rounding) and TINY."""
+    kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = cfg.args()
+    R = ref.final if final else ref.at
+    F, K = np.atleast_1d(R["F"]), np.atleast_1d(R["ntk"])
+    residual = F - b / a if final else ref.residual
+    out = {
+        "F": (F, tol * ref.M + 0 * F),
+        "ntk": (K, tol * K + TINY),
+        "loss_excess": (
+            np.atleast_1d(R["loss_excess"]),
+            a * np.abs(residual) * tol * ref.M
+            + a / 2 * (tol * ref.M) ** 2
+            + 4 * np.finfo(float).eps * np.atleast_1d(R["loss_excess"])
+            + TINY,
+        ),  # fmt: skip
+    }
+
+    def half_width(want, lo, hi):
+        return np.maximum(want - lo, hi - want) + tol * np.abs(want) + TINY
+
+    v, dv, Kk, root_d2, abs_c = F / kappa, tol * ref.M / kappa, K / kappa**2, math.sqrt(d2), abs(ref.C)
+    v_lo, v_hi = np.maximum(0.0, np.abs(v) - dv), np.abs(v) + dv
+    big = ((Kk * (1 - tol) + abs_c) / 2, (Kk * (1 + tol) + abs_c) / 2)
+    small = (
+        _small_norm(ref.s, v_lo, root_d2, Kk * (1 + tol), abs_c),
+        _small_norm(ref.s, v_hi, root_d2, Kk * (1 - tol), abs_c),
+    )
+    eu, ew = (
+        (big, small) if ref.C > 0 else (small, big) if ref.C < 0 else ((Kk * (1 - tol) / 2, Kk * (1 + tol) / 2),) * 2
+    )
+    for name, (lo, hi) in (("norm_u2", (eu[0] / lr_w, eu[1] / lr_w)), ("norm_w2", (ew[0] / lr_u, ew[1] / lr_u))):
+        want = np.atleast_1d(R[name])
+        out[name] = (want, half_width(want, lo, hi))
+    plain = np.atleast_1d(R["ntk_plain"])
+    out["ntk_plain"] = (
+        plain,
+        half_width(plain, kappa**2 * (eu[0] / lr_w + ew[0] / lr_u), kappa**2 * (eu[1] / lr_w + ew[1] / lr_u)),
+    )
+
+    def cos_of(x):
+        h = np.hypot(x, root_d2)
+        return np.where(h > 0, x / np.where(h > 0, h, 1.0), np.sign(x))
+
+    cos = np.atleast_1d(R["cos_uw"])
+    out["cos_uw"] = (cos, half_width(cos, cos_of(v - dv), cos_of(v + dv)))
+    for name in ("rot_u", "rot_w"):
+        want = np.atleast_1d(R[name])
+        y, x = (np.atleast_1d(q) for q in R[name + "_args"])  # atan2 arguments over the size of x's two terms
+        corners = np.array([np.arctan2(yy, xx) for yy in (y * (1 - tol), y * (1 + tol)) for xx in (x - tol, x + tol)])
+        # (1e-100: the angles' verified accuracy in the reference, e.g. its 1e-261 at t = 0 where the angle is 0)
+        out[name] = (want, np.where(np.isnan(want), 0.0, half_width(want, corners.min(0), corners.max(0)) + 1e-100))
+    return out
+
+
+def _compare(got: dict, allowed: dict, where, cfg: Config, failures: list) -> None:
+    for name, (want, half_width) in allowed.items():
+        g = np.atleast_1d(np.asarray(got[name], dtype=float))
+        if g.shape != want.shape:
+            failures.append(f"{name} has shape {g.shape}, expected {want.shape}; {cfg.describe()}")
+            continue
+        with np.errstate(invalid="ignore"):
+            ratio = np.abs(g - want) / half_width
+        ratio = np.where(np.isnan(g) & np.isnan(want), 0.0, ratio)
+        ratio = np.where(np.isfinite(ratio), ratio, np.inf)
+        if ratio.max() > 1.0:
+            i = int(np.argmax(ratio))
+            failures.append(
+                f"{name} at {where(i)}: solver {g[i]!r}, reference {want[i]!r}, accepted +-{half_width[i]:.3g} "
+                f"({ratio[i]:.3g} x); {cfg.describe()}"
+            )
+
+
+def test_same_signs_beyond_the_range_of_y0_take_the_logistic_branch():
+    """Same signs with g|F0|/Kc ~ 1e350 (|u0||w0| = 1e200, d2 = 1e-300): y0 would overflow; the kernels take
+    the logistic solution, exact here (K = g|F| to (Kc/g|F|)^2 ~ 1e-700), as the product form's Kc -> 0
+    limit did before. F and the NTK against the reference, every observable finite, e^{2T} = F0/F."""
+    from phasefl._generated.closed_form import CONSTANTS
+    from phasefl.kernels import _constants
+
+    solve_batch, _ = _api()
+    for m in (2e200, 0.5e200):
+        cfg = Config(f"huge parallel weights, m={m!r}", 1.0, 1.0, 1.0, 1.0, m, 1e200, 1e200, 1e200, 1e-300)
+        assert _constants(np.array(cfg.args(), dtype=float)[:, None], 0)[CONSTANTS.index("kind")] == 3.0
+        times = np.array([0.0, 1e-201, 1e-200, 3e-200, 1e-199, 1.0])
+        traj = solve_batch(*cfg.args(), times)
+        ref = reference(*cfg.args(), list(times))
+        for name in OBSERVABLE_FIELDS[:-1]:  # (the excess loss, (a/2)(F - m)^2 ~ 1e400, does overflow)
+            assert np.all(np.isfinite(getattr(traj, name))), (name, getattr(traj, name))
+        np.testing.assert_allclose(traj.F, [float(x) for x in ref["F"]], rtol=0, atol=PARALLEL_TOL * max(m, 1e200))
+        np.testing.assert_allclose(traj.ntk, [float(x) for x in ref["ntk"]], rtol=PARALLEL_TOL)
+        # parallel weights: u(t) = e^{-T} u0 along the flow, |u|^2 = uu F/F0 (balanced: both layers alike)
+        np.testing.assert_allclose(traj.norm_u2, traj.F * (cfg.uu / (cfg.kappa * cfg.uw)), rtol=PARALLEL_TOL)
+        assert np.all(np.abs(traj.rot_u) < 1e-100) and np.all(traj.cos_uw == 1.0)
+
+
+@pytest.mark.parametrize("geometry", sorted(PARALLEL_GEOMETRIES))
+def test_nearly_parallel_cells_match_mpmath_reference_at_every_time(geometry):
+    """Every observable of solve_batch against the 50-digit reference, u0 and w0 (anti)parallel up to d2 from
+    1e-100 to the smallest subnormal and 0, targets of either sign, zero, tiny and large, t = 0 to 1e6 x the
+    slowest time scale. Tolerance: PARALLEL_TOL, see above."""
+    solve_batch, _ = _api()
+    failures: list[str] = []
+    for cfg in parallel_configs(geometry):
+        ref = observables_reference_for(cfg)
+        traj = solve_batch(*cfg.args(), ref.times)
+        got = {name: getattr(traj, name) for name in ref.final if not name.endswith("_args")}
+        _compare(
+            got, _allowed(cfg, ref, PARALLEL_TOL, final=False), lambda i, ref=ref: f"t={ref.times[i]!r}", cfg, failures
+        )
+    assert not failures, f"{len(failures)} failure(s); first 10:\n  " + "\n  ".join(failures[:10])
+
+
+@pytest.mark.parametrize("geometry", sorted(PARALLEL_GEOMETRIES))
+def test_nearly_parallel_cells_match_mpmath_reference_at_infinity(geometry):
+    """t = infinity: observables_final (solve_batch's .final), the sweep's ntk_plain_final, the order parameters
+    of spec E.1 and the kernel baseline, for the same cells, against mpmath. Tolerance PARALLEL_TOL: relative
+    for the order parameters (the relative NTK change has no cancellation in either), and as above."""
+    from phasefl import kernels
+    from phasefl.solve import cell_inputs
+
+    solve_batch, _ = _api()
+    failures: list[str] = []
+    for cfg in parallel_configs(geometry):
+        ref = observables_reference_for(cfg, final_only=True)
+        final = solve_batch(*cfg.args(), [0.0]).final
+        got = {name: getattr(final, name) for name in ref.final if not name.endswith("_args")}
+        _compare(got, _allowed(cfg, ref, PARALLEL_TOL, final=True), lambda i: "t=inf", cfg, failures)
+        inputs, _ = cell_inputs(*cfg.args())
+        plain = float(kernels.ntk_plain_finals(inputs)[0])
+        if not abs(plain - got["ntk_plain"]) <= PARALLEL_TOL * abs(got["ntk_plain"]):
+            failures.append(f"ntk_plain_final {plain!r} != observables_final's {got['ntk_plain']!r}; {cfg.describe()}")
+        orders = kernels.orders(inputs)[:, 0]
+        times = np.concatenate([[0.0], np.geomspace(1e-3, 1e6, 19)]) / (cfg.a * max(float(ref.at["ntk"][0]), TINY))
+        baseline = kernels.baselines(inputs, times)[0]
+        with mpmath.workdps(60):
+            kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = (mpmath.mpf(x) for x in cfg.args())
+            s_, m, F0 = mpmath.sqrt(lr_u * lr_w), b / a, kappa * uw
+            g, C = 2 * kappa * s_, lr_w * uu - lr_u * ww
+            hyp = mpmath.sqrt(C**2 + 4 * s_**2 * d2)
+            Kc = kappa**2 * hyp
+            K0, Kinf = mpmath.sqrt(Kc**2 + g**2 * F0**2), mpmath.sqrt(Kc**2 + g**2 * m**2)
+            if Kc == 0 and m * F0 <= 0:
+                Kinf = mpmath.mpf(0)  # the degenerate collapse (reference_mpmath's convention)
+            want = {
+                "gamma": g * abs(m) / K0,
+                "gamma0": g * abs(F0) / K0,
+                "zeta": abs(C) / hyp if d2 > 0 else mpmath.mpf(1),
+                "ntk_ratio": Kinf / K0,
+                "ntk_rel_change": Kinf / K0 - 1,
+                "imbalance": lr_w * uu / (lr_u * ww),
+                "dominant_w": mpmath.mpf(0 if C >= 0 else 1),
+            }
+            want_baseline = [m + (F0 - m) * mpmath.exp(-a * K0 * mpmath.mpf(t)) for t in times]
+        for k, (name, w) in enumerate(want.items()):
+            if not abs(orders[k] - float(w)) <= PARALLEL_TOL * abs(float(w)) + TINY:
+                failures.append(f"order parameter {name}: {orders[k]!r}, reference {float(w)!r}; {cfg.describe()}")
+        err = np.abs(baseline - np.array([float(x) for x in want_baseline]))
+        if not np.all(err <= PARALLEL_TOL * ref.M):
+            i = int(np.argmax(err))
+            failures.append(
+                f"kernel baseline at t={times[i]!r}: {baseline[i]!r}, off by {err[i]:.3g}; {cfg.describe()}"
+            )
+    assert not failures, f"{len(failures)} failure(s); first 10:\n  " + "\n  ".join(failures[:10])
+
+
+def test_issue_reproduction_solve_and_solve_batch_are_finite_and_accurate():
+    """The reported cells: solve_batch(1, 1, 1, 1, -2, 1, 1, 1, d2, t) with d2 = 1e-200, 1e-250, 1e-300 (F and K were
+    inf/nan from t ~ 72, 37, 5), and phasefl.solve(Model(1, 1, 1, xy_cov=-2), [1, 0], [1, 1e-125], [100])
+    (F = -inf, NTK = NaN): every observable finite, and F, K against the reference."""
+    import phasefl
+
+    solve_batch, _ = _api()
+    times = np.array([1.0, 5.0, 37.0, 72.0, 100.0, 1e3, 1e6])
+    for d2 in (1e-200, 1e-250, 1e-300):
+        cfg = Config(f"issue, d2={d2!r}", 1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, d2)
+        traj = solve_batch(*cfg.args(), times)
+        ref = reference(*cfg.args(), list(times))
+        for name in OBSERVABLE_FIELDS:
+            assert np.all(np.isfinite(getattr(traj, name))), (name, d2, getattr(traj, name))
+        np.testing.assert_allclose(traj.F, [float(x) for x in ref["F"]], rtol=0, atol=PARALLEL_TOL * 2)
+        np.testing.assert_allclose(traj.ntk, [float(x) for x in ref["ntk"]], rtol=PARALLEL_TOL)
+    traj = phasefl.solve(phasefl.Model(1, 1, 1, xy_cov=-2), [1, 0], [1, 1e-125], [100.0])
+    ref = reference(1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 1e-250, [100.0])
+    assert np.isfinite(traj.F[0]) and np.isfinite(traj.ntk[0])
+    assert traj.F[0] == pytest.approx(float(ref["F"][0]), abs=PARALLEL_TOL * 2)
+    assert traj.ntk[0] == pytest.approx(float(ref["ntk"][0]), rel=PARALLEL_TOL)
+
+
+OBSERVABLE_FIELDS = ("F", "ntk", "ntk_plain", "norm_u2", "norm_w2", "cos_uw", "rot_u", "rot_w", "loss_excess")

@@ -21,7 +21,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from reference_mpmath import ReferencePrecisionError, reference  # noqa: E402
+from reference_mpmath import ReferencePrecisionError, observables, reference  # noqa: E402
 
 # (kappa, lr_u, lr_w, a, b, uu, ww, uw): moderate parameters covering every qualitative regime.
 MODERATE = {
@@ -126,6 +126,61 @@ def test_matches_network_gradient_flow(name, width, seed):
     assert np.max(np.abs(np.array(_f(ref["F"])) - F_net)) < 1e-9 * M
     assert np.max(np.abs(np.array(_f(ref["ntk"])) / K_net - 1.0)) < 1e-9
     assert float(ref["K0"]) == pytest.approx(K_net[0], rel=1e-13)
+
+
+def _angle(x, y):
+    """Angle between the columns of x and y, accurate near 0 and pi: 2 atan2(|x^ - y^|, |x^ + y^|)."""
+    xh, yh = x / np.linalg.norm(x, axis=0), y / np.linalg.norm(y, axis=0)
+    return 2 * np.arctan2(np.linalg.norm(xh - yh, axis=0), np.linalg.norm(xh + yh, axis=0))
+
+
+@pytest.mark.parametrize(
+    "name, width, seed",
+    [("small-init alignment", 4, 1), ("opposite signs (NTK dips to Kc)", 3, 2), ("imbalanced rates (rescaling)", 5, 3)],
+)
+def test_observables_match_network_gradient_flow(name, width, seed):
+    """reference_mpmath.observables (norms, cosine, rotations, excess loss) vs. the same quantities read off
+    the integrated d-dimensional weights; and its F and NTK are reference()'s."""
+    kappa, lr_u, lr_w, a, b, uu, ww, _ = MODERATE[name]
+    rng = np.random.default_rng(seed)
+    u0 = rng.standard_normal(width) * math.sqrt(uu / width)
+    w0 = rng.standard_normal(width) * math.sqrt(ww / width)
+    uu, ww, uw = float(u0 @ u0), float(w0 @ w0), float(u0 @ w0)
+    w_perp = w0 - (uw / uu) * u0
+    d2 = uu * float(w_perp @ w_perp)
+
+    def rhs(t, z):
+        u, w = z[:width], z[width:]
+        err = a * kappa * (u @ w) - b
+        return np.concatenate([-lr_u * kappa * err * w, -lr_w * kappa * err * u])
+
+    g, Kc, F0, m = _spec_constants(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2)
+    times = _times(1.0 / (a * math.hypot(Kc, g * m)), n=12)
+    sol = solve_ivp(
+        rhs, (0.0, times[-1]), np.concatenate([u0, w0]), method="DOP853", t_eval=times, rtol=1e-13, atol=1e-15
+    )
+    assert sol.success
+    u, w = sol.y[:width], sol.y[width:]
+    nu, nw = (u * u).sum(0), (w * w).sum(0)
+    net = {
+        "norm_u2": nu,
+        "norm_w2": nw,
+        "ntk_plain": kappa**2 * (nu + nw),
+        "cos_uw": (u * w).sum(0) / np.sqrt(nu * nw),
+        "rot_u": _angle(u, np.broadcast_to(u0[:, None], u.shape)),
+        "rot_w": _angle(w, np.broadcast_to(w0[:, None], w.shape)),
+        "loss_excess": a / 2 * (kappa * (u * w).sum(0) - b / a) ** 2,
+    }
+    obs = observables(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2, times)
+    for key, value in net.items():
+        ref = np.array(_f(obs[key]))
+        scale = np.abs(ref) if key.startswith(("norm", "ntk")) else 1.0
+        assert np.max(np.abs(ref - value) / scale) < 1e-9, key
+    ref = reference(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2, times)
+    for key in ("F", "ntk"):
+        assert all(abs(x - y) <= 1e-25 * max(abs(y), 1) for x, y in zip(obs[key], ref[key], strict=True)), key
+    with mpmath.workdps(obs["dps"]):
+        assert abs(obs["final"]["F"] - ref["Finf"]) <= 1e-30 and abs(obs["final"]["ntk"] - ref["Kinf"]) <= 1e-30
 
 
 # Extreme inputs: deep kernel regime (g|F|/Kc ~ 1e-40), huge g|m|/Kc with a negative target,

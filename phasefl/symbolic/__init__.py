@@ -5,7 +5,7 @@
 - ``solution``: the Riccati solution, the degenerate case, the cancellation-free product form
                 that the kernels evaluate, the weights, the NTK identities;
 - ``asymptotics``: width -> infinity exponents and the exponent-plane phase rule (spec E.3);
-- ``lowering``: the product form as straight-line programs with explicit branches, which
+- ``lowering``: the product form, scaled per cell (y = N/D), as straight-line programs with explicit branches, which
                 ``phasefl.codegen`` prints as the numba module ``phasefl._generated.closed_form``.
 
 ``claims()`` collects every identity as an expression that must simplify to zero.

@@ -11,15 +11,43 @@ a ``Piecewise``, which the code generator prints as an if/elif/else block. The p
 - ``ORDER``:  cell constants -> the order parameters of spec E.1;
 - ``BASELINE``: (t, cell constants) -> the slope of the kernel baseline.
 
-The expressions are those of ``solution.py`` (product form), plus the numerically careful
-choices named in the spec: stable roots for alpha/beta (D.3), psi0 as one log1p of a
-cancellation-free ratio or product, C as an error-free difference of
-products, the relative NTK change without cancellation (K), and the degenerate case Kc = 0.
+The time program (Kc > 0) is the product form of ``solution.py`` scaled per cell so that no
+factor can over- or underflow. The Riccati variable y = e^{asinh(gF/Kc)} runs from
+y0 = e^{asinh(gF0/Kc)} to y+ = e^{asinh(gm/Kc)}, and y(t) = N/D with
+
+    N = c0 (y+ + E/y+) + c1 (1 - E),    D = c1 (1/y+ + E y+) + c0 (1 - E),
+    c0 = min(1, y0),  c1 = min(1, 1/y0)          (N/D = y+ n-/n+ of the product form),
+
+two sums of non-negative terms whose coefficients are products of y0^(+-1), y+^(+-1) and 1, so they
+stay representable for y0, y+ anywhere in [1e-300, 1e300] (nearly parallel initial vectors, d2 down
+to the smallest subnormal, give y ~ 1e+-162). Every observable is written with 1/N and 1/D
+separately, never with 1/(N D): that product can leave float64's range when (P, M) and (alpha, beta)
+of the product form are tiny, which is what made F, K and the weights overflow for nearly parallel
+opposite-sign cells. The observables:
+
+    h = 1/N + 1/D,  F = h (E F0/h(1) + (1 - E) m/h(0))     (the same-sign terms of F; crossing form otherwise)
+    F - m = (K_inf/g) c1 (y0 - y+) E (1/D + 1/(y+ N)),   K = (Kc/2)(N/D + D/N),
+    e^T = sqrt(y0 D/N) (= sqrt(y0/y)),  sinh T = c1 (y0 - y+)(y0 + 1/y+) (1 - E)/(2 sqrt(y0) sqrt(N D)),
+
+and the rotations use cosh T uu - r sinh T uw = (e^T (uu - r uw) + e^-T (uu + r uw))/2, which has
+none of the cancellation of the left-hand side when u0 and w0 are nearly parallel (uu -+ r uw once per
+cell, compensated for the rounding of r = sqrt(eta_u/eta_w) when it cancels). When m F0 < 0, F crosses 0
+at E* ~ min(y0, 1/y0) + min(y+, 1/y+) and reaches m around E ~ E*^2, below the normal range once d2 is
+subnormal: that branch carries E_s = E/E* (one exp of lambda t + ln E*) and the coefficients of E
+times E*. The norms and the cosine take v = F/kappa through hypot(v, sqrt(d2)), never v^2 (which
+underflows as F decays to 0).
+
+Numerically careful inputs: y0 and y+ as (g|X| + K)/Kc or Kc/(K + g|X|), whichever has no
+cancellation; y0 - y+ from psi0 = asinh(g F0/Kc) - asinh(g m/Kc) as one log1p argument
+(a cancellation-free ratio or product); C as an error-free difference of products; the relative
+NTK change without cancellation (K); and the degenerate case Kc = 0.
 
 Branch kinds of a cell (the constant ``kind``):
-  0  general, m F0 >= 0: F never crosses 0;
-  1  general, m F0 < 0: F crosses 0 once (needs Kc > 0);
-  2  degenerate, Kc = 0 and m F0 <= 0: K = g|F| vanishes at F = 0, so F decays to 0, not to m.
+  0  Kc > 0, m F0 >= 0: F never crosses 0;
+  1  Kc > 0, m F0 < 0: F crosses 0 once;
+  2  degenerate, Kc = 0 and m F0 <= 0: K = g|F| vanishes at F = 0, so F decays to 0, not to m;
+  3  m F0 > 0 and Kc = 0, or Kc < 1e-100 g min(|F0|, |m|): the logistic flow from F0 to m (exact in
+     float64: K = g|F| to a relative 1e-200 on the whole path; y0 and y+ could overflow).
 """
 
 from __future__ import annotations
@@ -35,24 +63,14 @@ from .symbols import (
     E,
     Kc,
     Kinf,
-    M,
-    P,
-    S,
-    alpha,
-    beta,
     d2,
     g,
-    h_end,
-    h_start,
     kappa,
     lam,
     lr_u,
     lr_w,
     m,
-    n_minus,
-    n_plus,
     omE,
-    psi0,
     s,
     t,
     uu,
@@ -76,12 +94,30 @@ class DiffOfProducts(sp.Function):
         return a * b - c * d
 
 
-class ExpDecay(sp.Function):
-    """The pair (e^-z, 1 - e^-z) for z >= 0 at the cost of one transcendental: the kernels take
-    e = exp(-z) and 1 - e when e <= 1/2, else om = -expm1(-z) and 1 - om, so both keep their
-    relative accuracy. Assigned to the pair of symbols (E, omE)."""
+class AddRootProduct(sp.Function):
+    """AddRootProduct(a, r, p, q, b) = a + sqrt(p/q) b, where r = sqrt(p)/sqrt(q) rounded: the kernels
+    add r b; when that sum cancels (|a + r b| < (|a| + |r b|)/10) they redo it with the rounding error
+    of r as a second term (one Newton step) and exact products, so the result keeps its digits when
+    u0 and w0 are nearly parallel and the layers balanced (uu = r uw up to the inputs' last bits)."""
 
-    nargs = 1
+    nargs = 5
+
+    def _eval_rewrite_as_Add(self, a, r, p, q, b, **kwargs):  # noqa: N802 (SymPy hook name)
+        return a + sp.sqrt(p / q) * b
+
+    def doit(self, **hints):
+        a, r, p, q, b = (arg.doit(**hints) for arg in self.args)
+        return a + r * b
+
+
+class ExpDecay(sp.Function):
+    """ExpDecay(z, shift, scale, inv_scale) with z >= 0, scale = e^-shift <= 1 and inv_scale = 1/scale:
+    the pair (E/scale, 1 - E) for E = e^-z at the cost of one transcendental. The kernels take
+    es = exp(shift - z) and 1 - es scale when E <= 1/2, else om = -expm1(-z) and (1 - om) inv_scale, so
+    both keep their relative accuracy, and E/scale stays a normal number where E itself would be
+    subnormal (below 2.2e-308). Assigned to the pair of symbols (E_s, omE)."""
+
+    nargs = 4
 
 
 def _sym(name: str, **assumptions) -> sp.Symbol:
@@ -91,27 +127,37 @@ def _sym(name: str, **assumptions) -> sp.Symbol:
 # Lowering-only intermediates (not spec quantities).
 kind = _sym("kind")
 Kinf_fwd = _sym("Kinf_fwd", nonnegative=True)  # sqrt(Kc^2 + g^2 m^2): the rate of E in every branch
-q = _sym("q", positive=True)
-one_minus_q = _sym("one_minus_q", nonnegative=True)  # 1 - q, with its relative accuracy
 psi0_arg, psi0_sign = _sym("psi0_arg", nonnegative=True), _sym("psi0_sign")  # psi0 = psi0_sign log1p(psi0_arg)
+y0, y_plus = sp.Symbol("y0", positive=True), sp.Symbol("y_plus", positive=True)  # e^{asinh(g F0/Kc)}, e^{asinh(g m/Kc)}
+inv_y_plus = _sym("inv_y_plus", positive=True)
+c0, c1 = _sym("c0", positive=True), _sym("c1", positive=True)  # min(1, y0), min(1, 1/y0): N and D are scaled by c1
+dy0 = _sym("dy0")  # y0 - y+
+dy0_c1 = _sym("dy0_c1")  # c1 (y0 - y+)
 log_estar = _sym("log_estar")  # ln E*, E* = exp(-lambda t*) at the zero crossing of F
 cross = _sym("cross")  # F0/h(1) - m/h(0), the slope coefficient of the crossing branch
-hE = _sym("h", positive=True)
 # Per-cell constants that the time loop would otherwise recompute (a square root, a division or
-# an exp per time), and per-time reciprocals shared by several observables.
-sqrt_alpha, sqrt_beta, P_alpha, P_beta, M_alpha, M_beta = (
-    _sym(n, nonnegative=True) for n in ("sqrt_alpha", "sqrt_beta", "P_alpha", "P_beta", "M_alpha", "M_beta")
-)
+# an exp per time), and per-time quantities shared by several observables.
+n_1, n_E, n_O, d_1, d_E, d_O = (
+    _sym(n, nonnegative=True) for n in ("n_1", "n_E", "n_O", "d_1", "d_E", "d_O")
+)  # N = n_1 + E n_E + (1 - E) n_O, D = d_1 + E d_E + (1 - E) d_O
+h_1, h_0 = _sym("h_1", positive=True), _sym("h_0", positive=True)  # h at E = 1 (t = 0) and E = 0 (t = infinity)
 F0_h, m_h = _sym("F0_h"), _sym("m_h")  # F0/h(1), m/h(0): the slope coefficients of E and 1 - E
-resid_coef, two_tau_S = _sym("resid_coef"), _sym("two_tau_S")  # 2 K_inf tau S/g, 2 tau S
+E_s = _sym("E_s", nonnegative=True)  # E/E*: e^{-lambda t} in units of e_star (= E outside kind 1)
+n_Es, d_Es, F0_hs, resid_coef_s, inv_e_star = (
+    _sym(n) for n in ("n_Es", "d_Es", "F0_hs", "resid_coef_s", "inv_e_star")
+)  # the coefficients of E written as coefficients of E_s (times e_star), and 1/e_star
+resid_coef, half_Kc = _sym("resid_coef"), _sym("half_Kc")  # (K_inf/g) c1 (y0 - y+), Kc/2
+sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef = (_sym(n) for n in ("sqrt_y0", "inv_sqrt_y0", "sinh_num", "sinh_coef"))
 e_star = _sym("e_star", nonnegative=True)  # exp(log_estar)
 root_u, root_w, root_d2 = (_sym(n, nonnegative=True) for n in ("root_u", "root_w", "root_d2"))
-inv_nn, inv_Mn, half_root = (_sym(n, positive=True) for n in ("inv_nn", "inv_Mn", "half_root"))
+du_half, su_half, dw_half, sw_half = (_sym(n) for n in ("du_half", "su_half", "dw_half", "sw_half"))
 inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w = (
     _sym(n, positive=True) for n in ("inv_kappa", "inv_kappa2", "inv_lr_u", "inv_lr_w")
 )  # multiply by these instead of dividing by kappa, kappa^2, eta_u, eta_w at every time
-F, resid, K, X2, X2m1 = (_sym(n) for n in ("F", "resid", "K", "X2", "X2m1"))
-sinhT, coshT, v, Kk, eu, ew = (_sym(n) for n in ("sinhT", "coshT", "v", "Kk", "eu", "ew"))
+N, D, inv_N, inv_D, hE = (_sym(n, positive=True) for n in ("N", "D", "inv_N", "inv_D", "h"))
+E_N, y_t, inv_y, Q, sqrt_y, Q_D = (_sym(n, nonnegative=True) for n in ("E_N", "y_t", "inv_y", "Q", "sqrt_y", "Q_D"))
+F, resid, K, expT, exp_mT, sinhT = (_sym(n) for n in ("F", "resid", "K", "expT", "exp_mT", "sinhT"))
+v, Kk, hv, sv, small_ratio, eu, ew = (_sym(n) for n in ("v", "Kk", "hv", "sv", "small_ratio", "eu", "ew"))
 norm_u2, norm_w2, ntk_plain, cos_uw, rot_u, rot_w, loss_excess = (
     _sym(n) for n in ("norm_u2", "norm_w2", "ntk_plain", "cos_uw", "rot_u", "rot_w", "loss_excess")
 )
@@ -122,21 +168,24 @@ gamma, gamma0, zeta, ntk_ratio, ntk_rel_change, imbalance, dominant_w = (
 INPUTS = (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
 
 DEGENERATE = sp.Eq(kind, 2)
+LOGISTIC = sp.Eq(kind, 3)
+LOGISTIC_OR_DEGENERATE = kind >= 2  # the y-form is not used
+KC_ZERO = sp.Eq(Kc, 0)  # u0 parallel to w0 and C = 0, so neither layer rotates
+#: Same signs with Kc below this times g min(|F0|, |m|): K = g|F| to (Kc/g|F|)^2 <= 1e-200 on the whole path
+#: from F0 to m, so the logistic solution is exact in float64 (and y0, y+ > 1e100 might overflow in the y-form).
+_LOGISTIC_KC = sp.Float(1e-100)
 GENERAL_SAME_SIGN = sp.Eq(kind, 0)
-
-
-#: Above this psi0_arg may have overflowed (Kc or g|m| + K_inf below ~1e-300 of g|F0|).
-_ARG_MAX = sp.Float(1e300)
-#: |psi0| from the logs of the terms of 1 + psi0_arg (for psi0_arg > _ARG_MAX only).
-_PSI0_ABS_SPLIT = sp.Piecewise(
-    (sp.Abs(sp.log(g * sp.Abs(F0) + K0) - sp.log(g * sp.Abs(m) + Kinf_fwd)), GENERAL_SAME_SIGN),
-    (sp.log(g * sp.Abs(F0) + K0) + sp.log(g * sp.Abs(m) + Kinf_fwd) - 2 * sp.log(Kc), True),
-)
 
 
 def _exp_asinh_m1(X, K_of_X):
     """e^{asinh(g|X|/Kc)} - 1 = (g|X| + K(X) - Kc)/Kc >= 0, without the cancellation (K(X)^2 = Kc^2 + g^2 X^2)."""
     return g * sp.Abs(X) * (1 + g * sp.Abs(X) / (K_of_X + Kc)) / Kc
+
+
+def _exp_asinh(X, K_of_X):
+    """e^{asinh(g X/Kc)} = (g X + K(X))/Kc, written as Kc/(K(X) - g X) when X < 0 (no cancellation); 1 in
+    kinds 2 and 3, which do not use it, so that no cell constant divides by Kc = 0 or overflows."""
+    return sp.Piecewise((1, LOGISTIC_OR_DEGENERATE), ((g * X + K_of_X) / Kc, X >= 0), (Kc / (K_of_X - g * X), True))
 
 
 _Y_F0, _Y_M = _exp_asinh_m1(F0, K0), _exp_asinh_m1(m, Kinf_fwd)
@@ -150,35 +199,30 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (F0, kappa * uw),
     (K0, hypot(Kc, g * F0)),
     (Kinf_fwd, hypot(Kc, g * m)),
-    (kind, sp.Piecewise((2, sp.Eq(Kc, 0) & (m * F0 <= 0)), (1, m * F0 < 0), (0, True))),
+    (
+        kind,
+        sp.Piecewise(
+            (2, KC_ZERO & (m * F0 <= 0)),
+            (3, (m * F0 > 0) & (Kc <= _LOGISTIC_KC * g * sp.Min(sp.Abs(F0), sp.Abs(m)))),
+            (1, m * F0 < 0),
+            (0, True),
+        ),
+    ),
     (Kinf, sp.Piecewise((0, DEGENERATE), (Kinf_fwd, True))),
     (lam, x_var * Kinf_fwd),
-    # alpha = (K_inf + g m)/(2 K_inf), beta = 1 - alpha; the smaller one from alpha beta = (Kc/2K_inf)^2.
-    (
-        alpha,
-        sp.Piecewise(
-            (sp.Rational(1, 2), sp.Eq(Kinf_fwd, 0)),
-            ((1 + g * m / Kinf_fwd) / 2, m >= 0),
-            ((Kc / (2 * Kinf_fwd)) ** 2 / ((1 - g * m / Kinf_fwd) / 2), True),
-        ),
-    ),
-    (
-        beta,
-        sp.Piecewise(
-            (sp.Rational(1, 2), sp.Eq(Kinf_fwd, 0)),
-            ((Kc / (2 * Kinf_fwd)) ** 2 / alpha, m >= 0),
-            ((1 - g * m / Kinf_fwd) / 2, True),
-        ),
-    ),
-    # psi0 = asinh(g F0/Kc) - asinh(g m/Kc) = psi0_sign log1p(psi0_arg), psi0_arg >= 0: one log1p in every
-    # branch (a data-dependent choice of function is a branch the CPU mispredicts when psi0 = O(1)).
-    # Same signs: psi0 = sign(F0 + m) ln((g|F0| + K0)/(g|m| + K_inf)); the ratio, oriented to be >= 1 (K is
-    # increasing in |X|, so the larger of |F0|, |m| has the larger of K0, K_inf), minus 1 as a product.
+    (y0, _exp_asinh(F0, K0)),
+    (y_plus, _exp_asinh(m, Kinf_fwd)),
+    (inv_y_plus, 1 / y_plus),
+    (c0, sp.Piecewise((1, y0 >= 1), (y0, True))),
+    (c1, sp.Piecewise((1 / y0, y0 >= 1), (1, True))),
+    # e^{|psi0|} - 1 = max(y0, y+)/min(y0, y+) - 1 >= 0 without cancellation, psi0 = asinh(g F0/Kc) - asinh(g m/Kc).
+    # Same signs: the ratio (g|F0| + K0)/(g|m| + K_inf), oriented to be >= 1 (K is increasing in |X|, so
+    # the larger of |F0|, |m| has the larger of K0, K_inf), minus 1 as a product.
     # Opposite signs: the two asinh terms add, 1 + psi0_arg = e^{asinh(g|F0|/Kc)} e^{asinh(g|m|/Kc)}.
     (
         psi0_arg,
         sp.Piecewise(
-            (0, DEGENERATE),
+            (0, LOGISTIC_OR_DEGENERATE),
             (
                 g
                 * (sp.Max(sp.Abs(F0), sp.Abs(m)) - sp.Min(sp.Abs(F0), sp.Abs(m)))
@@ -197,43 +241,45 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
             (sp.sign(F0), True),
         ),
     ),
-    (
-        psi0,
-        sp.Piecewise(
-            (psi0_sign * log1p(psi0_arg), psi0_arg <= _ARG_MAX),
-            (psi0_sign * _PSI0_ABS_SPLIT, True),
-        ),
-    ),
-    # (P, M) proportional to (e^{psi0}, 1), scaled so that the larger is 1: the smaller is
-    # q = e^{-|psi0|} = 1/(1 + psi0_arg), and 1 - q = psi0_arg q, with no exp or log at all
-    # (the kernels need psi0 only through these, so LLVM drops its log1p).
-    (q, sp.Piecewise((1 / (1 + psi0_arg), psi0_arg <= _ARG_MAX), (sp.exp(-_PSI0_ABS_SPLIT), True))),
-    (one_minus_q, sp.Piecewise((psi0_arg * q, psi0_arg <= _ARG_MAX), (1 - q, True))),
-    (P, sp.Piecewise((1, psi0_sign >= 0), (q, True))),
-    (M, sp.Piecewise((q, psi0_sign >= 0), (1, True))),
-    (solution.tau, psi0_sign * one_minus_q / 2),
-    (S, alpha * P + beta * M),
-    (h_end, solution.PRODUCT_FORM[h_end]),
-    (h_start, solution.PRODUCT_FORM[h_start]),
-    (log_estar, sp.Piecewise((-log1p(sp.Abs(F0) * h_end / (sp.Abs(m) * h_start)), sp.Eq(kind, 1)), (0, True))),
-    (cross, sp.Piecewise((F0 / h_start - m / h_end, sp.Eq(kind, 1)), (0, True))),
+    # y0 - y+ = psi0_sign min(y0, y+) psi0_arg; once the ratio exceeds 2 the plain difference loses nothing
+    # (and psi0_arg may have overflowed).
+    (dy0, sp.Piecewise((psi0_sign * sp.Min(y0, y_plus) * psi0_arg, psi0_arg <= 1), (y0 - y_plus, True))),
+    (dy0_c1, c1 * dy0),
 ]
 
 #: The factors of the time program that do not depend on t, computed once per cell (the end of CELL).
 HOISTED: list[tuple[sp.Symbol, sp.Expr]] = [
+    (n_1, c0 * y_plus),
+    (n_E, c0 * inv_y_plus),
+    (n_O, c1),
+    (d_1, c1 * inv_y_plus),
+    (d_E, c1 * y_plus),
+    (d_O, c0),
+    (h_1, 1 / (n_1 + n_E) + 1 / (d_1 + d_E)),
+    (h_0, 1 / (n_1 + n_O) + 1 / (d_1 + d_O)),
+    (F0_h, F0 / h_1),
+    (m_h, m / h_0),
+    (log_estar, sp.Piecewise((-log1p(sp.Abs(F0_h / m_h)), sp.Eq(kind, 1)), (0, True))),
+    (cross, sp.Piecewise((F0_h - m_h, sp.Eq(kind, 1)), (0, True))),
     (e_star, sp.exp(log_estar)),
-    (sqrt_alpha, sp.sqrt(alpha)),
-    (sqrt_beta, sp.sqrt(beta)),
-    (P_alpha, P * alpha),
-    (P_beta, P * beta),
-    (M_alpha, M * alpha),
-    (M_beta, M * beta),
-    (F0_h, F0 / h_start),
-    (m_h, m / h_end),
-    (resid_coef, 2 * Kinf * solution.tau * S / g),
-    (two_tau_S, 2 * solution.tau * S),
+    (inv_e_star, 1 / e_star),
+    (n_Es, n_E * e_star),
+    (d_Es, d_E * e_star),
+    (F0_hs, F0_h * e_star),
+    (resid_coef, Kinf_fwd / g * dy0_c1),
+    (resid_coef_s, resid_coef * e_star),
+    (half_Kc, Kc / 2),
+    (sqrt_y0, sp.sqrt(y0)),
+    (inv_sqrt_y0, 1 / sqrt_y0),
+    (sinh_num, dy0_c1 * (y0 + inv_y_plus) / 2),  # a product that cannot overflow; then the sinh T coefficient
+    (sinh_coef, sinh_num * inv_sqrt_y0),  # c1 (y0 - y+)(y0 + 1/y+)/(2 sqrt(y0))
     (root_u, sp.sqrt(lr_u) / sp.sqrt(lr_w)),  # sqrt(eta_u/eta_w)
     (root_w, sp.sqrt(lr_w) / sp.sqrt(lr_u)),
+    # cosh T uu - r sinh T uw = e^T (uu - r uw)/2 + e^-T (uu + r uw)/2 (r = sqrt(eta_u/eta_w)), and likewise for w
+    (du_half, AddRootProduct(uu, root_u, lr_u, lr_w, -uw) / 2),
+    (su_half, AddRootProduct(uu, root_u, lr_u, lr_w, uw) / 2),
+    (dw_half, AddRootProduct(ww, root_w, lr_w, lr_u, -uw) / 2),
+    (sw_half, AddRootProduct(ww, root_w, lr_w, lr_u, uw) / 2),
     (root_d2, sp.sqrt(d2)),
     (inv_kappa, 1 / kappa),
     (inv_kappa2, 1 / kappa**2),
@@ -244,51 +290,58 @@ CELL += HOISTED
 
 
 def unhoist(expr: sp.Expr) -> sp.Expr:
-    """Write the hoisted cell constants (sqrt_alpha, F0_h, ...) as their definitions."""
-    return expr.subs(dict(HOISTED))
+    """Write the hoisted cell constants (n_1, F0_h, ...) as their definitions."""
+    for _ in range(3):
+        expr = expr.subs(dict(HOISTED))
+    return expr
 
 
 #: Names of the cell constants, in the order of the tuple returned by the CELL kernel.
 CONSTANTS = tuple(INPUTS) + tuple(sp.flatten(target for target, _ in CELL))
 
 
-def _observe(F_, resid_, K_, X2_, X2m1_) -> list[tuple[sp.Symbol, sp.Expr]]:
-    """Observables of spec D.4/D.6 from the slope, residual, NTK and e^{2T} (and e^{2T} - 1)."""
-    Bu = root_u * sinhT  # u(t) = cosh T u0 - Bu w0
-    Bw = root_w * sinhT  # w(t) = cosh T w0 - Bw u0
+def _observe(F_, resid_, K_, expT_, exp_mT_, sinhT_, final=False) -> list[tuple[sp.Symbol, sp.Expr]]:
+    """Observables of spec D.4/D.6 from the slope, residual, NTK, e^{+-T} and sinh T. At t = infinity
+    (``final``) v = m/kappa, and the smaller layer norm is written with v^2 (no square root: the sweeps'
+    ntk_plain_final needs no other)."""
+    small = 2 * s**2 * (v**2 + d2) / (Kk + sp.Abs(C)) if final else 2 * sv * small_ratio
     return [
         (F, F_),
         (resid, resid_),
         (K, K_),
-        (X2, X2_),
-        (X2m1, X2m1_),
-        (half_root, 1 / (2 * sp.sqrt(X2))),
-        (sinhT, X2m1 * half_root),
-        (coshT, (X2 + 1) * half_root),
+        (expT, expT_),
+        (exp_mT, exp_mT_),
+        (sinhT, sinhT_),
         (v, F * inv_kappa),
         (Kk, K * inv_kappa2),
-        # eta_w |u|^2 = (K/kappa^2 + C)/2, eta_u |w|^2 = (K/kappa^2 - C)/2; the smaller one through
-        # their product s^2 (v^2 + D^2) so that it keeps its digits.
-        (eu, sp.Piecewise(((Kk + C) / 2, C >= 0), (2 * s**2 * (v**2 + d2) / (Kk - C), True))),
-        (ew, sp.Piecewise((2 * s**2 * (v**2 + d2) / (Kk + C), C >= 0), ((Kk - C) / 2, True))),
+        # eta_w |u|^2 = (K/kappa^2 + C)/2, eta_u |w|^2 = (K/kappa^2 - C)/2; the smaller one through their
+        # product s^2 (v^2 + D^2) so that it keeps its digits, as 2 sv (sv/(K/kappa^2 + |C|)) with
+        # sv = s hypot(v, D), so that no square underflows (v^2 does once |v| < 1e-154, e.g. as F decays to 0).
+        (hv, hypot(v, root_d2)),
+        (sv, s * hv),
+        (small_ratio, sv / (Kk + sp.Abs(C))),
+        (eu, sp.Piecewise(((Kk + C) / 2, C >= 0), (small, True))),
+        (ew, sp.Piecewise(((Kk - C) / 2, C <= 0), (small, True))),
         (norm_u2, eu * inv_lr_w),
         (norm_w2, ew * inv_lr_u),
         (ntk_plain, kappa**2 * (norm_u2 + norm_w2)),
-        (cos_uw, v / sp.sqrt(v**2 + d2)),
+        # cos = v/sqrt(v^2 + D^2); when v and D are both 0, u and w are parallel (D = 0) and F keeps the sign
+        # of F0 (v = 0 by underflow as F decays to 0), unless F0 = 0, where one of the layers is 0.
+        (cos_uw, sp.Piecewise((v / hv, hv > 0), (sp.nan, sp.Eq(F0, 0)), (sp.sign(F0), True))),
         (
             rot_u,
             sp.Piecewise(
                 (sp.nan, sp.Eq(uu, 0)),
-                (0, DEGENERATE),  # u stays a positive multiple of u0
-                (sp.atan2(sp.Abs(Bu) * root_d2, coshT * uu - Bu * uw), True),
+                (0, KC_ZERO),  # u stays a positive multiple of u0
+                (sp.atan2(root_d2 * root_u * sp.Abs(sinhT), expT * du_half + exp_mT * su_half), True),
             ),
         ),
         (
             rot_w,
             sp.Piecewise(
                 (sp.nan, sp.Eq(ww, 0)),
-                (0, DEGENERATE),
-                (sp.atan2(sp.Abs(Bw) * root_d2, coshT * ww - Bw * uw), True),
+                (0, KC_ZERO),
+                (sp.atan2(root_d2 * root_w * sp.Abs(sinhT), expT * dw_half + exp_mT * sw_half), True),
             ),
         ),
         (loss_excess, x_var * resid**2 / 2),
@@ -299,51 +352,54 @@ OBSERVED = (F, K, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess
 
 _collapse = DEGENERATE & sp.Ne(m, 0)
 _collapse_zero_target = DEGENERATE
-# In the degenerate branch E = exp(-a g |m| t) (lam = a sqrt(0 + g^2 m^2)) and e^{2T} = F0/F (spec D.3).
-#: The product form with the per-cell factors hoisted into CELL and one reciprocal per
-#: denominator; ``claims()`` checks that it equals ``solution``'s formulas.
-AT_PRODUCT: list[tuple[sp.Symbol, sp.Expr]] = [
-    (n_plus, E * M_alpha + M_beta + omE * P_alpha),
-    (n_minus, P_alpha + E * P_beta + omE * M_beta),
-    (inv_nn, 1 / (n_plus * n_minus)),
-    (hE, (sqrt_alpha * n_minus + sqrt_beta * n_plus) * inv_nn),
-    (inv_Mn, 1 / (M * n_minus)),
+# In the degenerate branches E = exp(-a g |m| t) (lam = a sqrt(0 + g^2 m^2)) and e^{2T} = F0/F (spec D.3);
+# they need no e^T: neither layer rotates.
+#: The y-form with the per-cell factors hoisted into CELL; ``claims()`` checks it against ``solution``.
+AT_Y: list[tuple[sp.Symbol, sp.Expr]] = [
+    (N, n_1 + E_s * n_Es + omE * n_O),
+    (D, d_1 + E_s * d_Es + omE * d_O),
+    (inv_N, 1 / N),
+    (inv_D, 1 / D),
+    (hE, inv_N + inv_D),
+    (E_N, E_s * inv_N),  # E_s/N <= 1/n_Es: a bounded factor of F - m (inv_y_plus inv_N alone may overflow)
+    (y_t, N * inv_D),  # y(t)
+    (inv_y, D * inv_N),
+    (Q, sp.sqrt(inv_y)),  # 1/sqrt(y), so e^T = sqrt(y0) Q
+    (sqrt_y, Q * y_t),
+    (Q_D, Q * inv_D),  # 1/sqrt(N D)
 ]
-_slope_same_sign = hE * (E * F0_h + omE * m_h)
-_residual = E * resid_coef * inv_nn
-_ntk = Kinf * (alpha * n_minus**2 + beta * n_plus**2) * inv_nn
-_exp2T = P * n_plus * inv_Mn
-_exp2T_minus_1 = two_tau_S * omE * inv_Mn
+_slope_same_sign = hE * (E_s * F0_hs + omE * m_h)
+_residual = resid_coef_s * (E_s * inv_D + E_N * inv_y_plus)
+_ntk = half_Kc * (y_t + inv_y)
+_expT = sqrt_y0 * Q
+_exp_mT = sqrt_y * inv_sqrt_y0
+_sinhT = sinh_coef * omE * Q_D
 
 AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = (
-    [((E, omE), ExpDecay(lam * t))]
-    + AT_PRODUCT
+    [((E_s, omE), ExpDecay(lam * t, -log_estar, e_star, inv_e_star))]
+    + AT_Y
     + _observe(
-        sp.Piecewise(
-            (m * F0 * E / (m - F0 * omE), _collapse),
+        sp.Piecewise(  # (kinds 2 and 3 have e_star = 1, so E_s = E)
+            (m * F0 * E_s / (m - F0 * omE), _collapse),
             (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
+            (m / (omE + E_s * m / F0), LOGISTIC),  # m F0/(F0 (1 - E) + m E), without the product m F0
             (_slope_same_sign, GENERAL_SAME_SIGN),
             (cross * hE * e_star * expm1(-lam * t - log_estar), True),
         ),
         sp.Piecewise(
             (-m * (m - F0) / (m - F0 * omE), _collapse),
             (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
+            (E_s * (F0 - m) / (omE * F0 / m + E_s), LOGISTIC),
             (_residual, True),
         ),
         sp.Piecewise(
-            (g * sp.Abs(F), DEGENERATE),
+            (g * sp.Abs(F), LOGISTIC_OR_DEGENERATE),
             (_ntk, True),
         ),
-        sp.Piecewise(
-            ((m - F0 * omE) / (m * E), _collapse),
-            (1 + x_var * g * sp.Abs(F0) * t, _collapse_zero_target),
-            (_exp2T, True),
-        ),
-        sp.Piecewise(
-            (omE * (m - F0) / (m * E), _collapse),
-            (x_var * g * sp.Abs(F0) * t, _collapse_zero_target),
-            (_exp2T_minus_1, True),
-        ),
+        # logistic: e^{2T} = F0/F = (F0 (1 - E) + m E)/m, and e^{2T} - 1 = (1 - E)(F0 - m)/m (kind 2 never rotates)
+        sp.Piecewise((sp.sqrt(omE * F0 / m + E_s), LOGISTIC), (_expT, True)),
+        sp.Piecewise((1 / expT, LOGISTIC), (_exp_mT, True)),
+        sp.Piecewise((omE * (F0 - m) / (2 * m * expT), LOGISTIC), (_sinhT, True)),
     )
 )
 
@@ -362,7 +418,7 @@ def _needed(program, outputs) -> list:
 #: The slope alone (the kernel-baseline distance needs F at many times, not the weights).
 SLOPE = _needed(AT, (F,))
 
-# t = infinity: E = 0, n+ = n- = S, so F = m, K = K_inf, e^{2T} = P/M. The degenerate branch
+# t = infinity: E = 0, y = y+, so F = m, K = K_inf, e^T = sqrt(y0/y+). The degenerate branch
 # collapses to the zero network (F = 0, K = 0), keeping cos = sign(F0) and no rotation.
 _final_degenerate = {
     F: 0,
@@ -373,16 +429,26 @@ _final_degenerate = {
     cos_uw: sp.sign(F0),
     loss_excess: x_var * m**2 / 2,
 }
-FINAL: list[tuple[sp.Symbol, sp.Expr]] = [
+Q_inf, sqrt_y_plus = _sym("Q_inf", nonnegative=True), _sym("sqrt_y_plus", nonnegative=True)  # 1/sqrt(y+), sqrt(y+)
+FINAL: list[tuple[sp.Symbol, sp.Expr]] = [(Q_inf, sp.sqrt(inv_y_plus)), (sqrt_y_plus, Q_inf * y_plus)] + [
     (
         target,
         sp.Piecewise((_final_degenerate[target], DEGENERATE), (expr, True)) if target in _final_degenerate else expr,
     )
-    for target, expr in _observe(m, sp.Integer(0), Kinf, P / M, 2 * solution.tau / M)
+    for target, expr in _observe(
+        m,
+        sp.Integer(0),
+        Kinf,
+        sp.Piecewise((sp.sqrt(F0 / m), LOGISTIC), (sqrt_y0 * Q_inf, True)),
+        sp.Piecewise((sp.sqrt(m / F0), LOGISTIC), (sqrt_y_plus * inv_sqrt_y0, True)),
+        # the time program's sinh T at E = 0 (N = n_1 + n_O, D = d_1 + d_O)
+        sp.Piecewise(((F0 - m) / (2 * m * expT), LOGISTIC), (sinh_coef * Q_inf / (d_1 + d_O), True)),
+        final=True,
+    )
 ]
 
 #: The un-weighted NTK at t = infinity alone (what a sweep needs of FINAL; the rotations, which
-#: need psi0 and two atan2, are about 80 % of FINAL's cost).
+#: need two atan2, are most of FINAL's cost).
 NTK_PLAIN_FINAL = _needed(FINAL, (ntk_plain,))
 
 ORDER: list[tuple[sp.Symbol, sp.Expr]] = [
@@ -451,12 +517,14 @@ def claims() -> dict[str, sp.Expr]:
     K0_ = sp.sqrt(Kc**2 + g**2 * F0**2)
     Kinf_ = sp.sqrt(Kc**2 + g**2 * m**2)
     f_abs, m_abs, k_pos = sp.symbols("f_abs m_abs k_pos", positive=True)
-    e_star = (m / h_end) / (m / h_end - F0 / h_start)  # the root of F in E
     # same signs with |F0| >= |m| (the other orientation swaps F0 and m): F0 = m + d, and K0 >= K_inf
     m_pos, d_pos = sp.symbols("m_pos d_pos", positive=True)
     same = {F0: m_pos + d_pos, m: m_pos}
-    arg = dict(CELL)[psi0_arg].args[1].expr.subs(sp.Min(K0, Kinf_fwd), Kinf_fwd)
+    cell = dict(CELL)
+    arg = cell[psi0_arg].args[1].expr.subs(sp.Min(K0, Kinf_fwd), Kinf_fwd)
     arg = arg.subs(same).subs({K0: K0_.subs(same), Kinf_fwd: Kinf_.subs(same)})
+    hoisted = dict(HOISTED)
+    e_star_ = hoisted[m_h] / (hoisted[m_h] - hoisted[F0_h])  # the root of F in E
     return {
         "psi0 (same signs, |F0| >= |m|): 1 + psi0_arg = (g F0 + K0)/(g m + K_inf)": sp.radsimp(
             ((1 + arg) * (g * m + Kinf_) - (g * F0 + K0_)).subs(same)
@@ -464,57 +532,123 @@ def claims() -> dict[str, sp.Expr]:
         "psi0 (opposite signs): e^{asinh(g|X|/Kc)} - 1 as a product, X = F0 or m": sp.radsimp(
             (1 + _exp_asinh_m1(f_abs, K0_.subs(F0, f_abs))) - sp.exp(sp.asinh(g * f_abs / Kc).rewrite(sp.log))
         ).subs(Kc, k_pos),  # Kc > 0 whenever this branch runs (kind 1)
-        "alpha beta = (Kc/(2 K_inf))^2": ((Kinf_ + g * m) / (2 * Kinf_)) * ((Kinf_ - g * m) / (2 * Kinf_))
-        - (Kc / (2 * Kinf_)) ** 2,
-        "q = e^{-|psi0|} = 1/(1 + psi0_arg), P/M = e^{psi0}, tau = (P - M)/2, either sign of psi0": _tau_claim(),
-        "crossing form (F0/h1 - m/h0) h (E - E*) equals the same-sign form": (F0 / h_start - m / h_end) * (E - e_star)
-        - (m * (1 - E) / h_end + F0 * E / h_start),
-        "E* = exp(log_estar) when m F0 < 0 (here m > 0 > F0)": e_star.subs({F0: -f_abs, m: m_abs})
-        - 1 / (1 + f_abs * h_end / (m_abs * h_start)),
-        **_hoisting_claims(),
+        "y0 = e^{asinh(g F0/Kc)} without cancellation, F0 >= 0 and F0 < 0": sum(
+            sp.radsimp(
+                cell[y0].args[i].expr.subs({F0: sign * f_abs, K0: K0_.subs(F0, f_abs)})
+                - sp.exp(sp.asinh(sign * g * f_abs / Kc).rewrite(sp.log))
+            ).subs(Kc, k_pos)
+            for i, sign in ((1, 1), (2, -1))
+        ),
+        "y+ = e^{asinh(g m/Kc)} is the same function of m": cell[y_plus] - cell[y0].subs({F0: m, K0: Kinf_fwd}),
+        "y0 - y+ = psi0_sign min(y0, y+) psi0_arg, either sign of psi0": _dy0_claim(),
+        "crossing form (F0/h(1) - m/h(0)) h (E - E*) equals the same-sign form": (hoisted[F0_h] - hoisted[m_h])
+        * (E - e_star_)
+        - (hoisted[m_h] * (1 - E) + hoisted[F0_h] * E),
+        "E* = exp(log_estar) when m F0 < 0 (here m > 0 > F0)": e_star_.subs({F0: -f_abs, m: m_abs})
+        - 1 / (1 + sp.Abs(hoisted[F0_h] / hoisted[m_h]).subs({F0: -f_abs, m: m_abs})),
+        **_time_program_claims(),
     }
 
 
-def _tau_claim() -> sp.Expr:
-    """q = e^{-|psi0|}, P/M = e^{psi0} and tau = (P - M)/2, for psi0 = +-log1p(p), p > 0."""
-    cell = dict(CELL)
-    p = sp.Symbol("p", positive=True)
+def _dy0_claim() -> sp.Expr:
+    """y0 - y+ = psi0_sign min(y0, y+) psi0_arg for psi0 = +-log1p(p), p > 0, e^psi0 = y0/y+."""
+    p, yp = sp.symbols("p y_p", positive=True)
+    stable = dict(CELL)[dy0].args[0].expr
     out = sp.Integer(0)
-    for sign in (1, -1):
-        psi = sign * sp.log(1 + p)
-        at = {psi0_sign: sign, psi0_arg: p}
-        q_ = cell[q].args[0].expr.subs(at)
-        at[q] = q_
-        at[one_minus_q] = cell[one_minus_q].args[0].expr.subs(at)
-        P_, M_ = cell[P].subs(at), cell[M].subs(at)
-        out += sp.Abs(q_ - sp.exp(-sp.Abs(psi))) + sp.Abs(P_ / M_ - sp.exp(psi))
-        out += sp.Abs(cell[solution.tau].subs(at) - (P_ - M_) / 2)
+    for sign, y0_, smaller in ((1, yp * (1 + p), yp), (-1, yp / (1 + p), yp / (1 + p))):
+        at = {psi0_sign: sign, psi0_arg: p, sp.Min(y0, y_plus): smaller}
+        out += sp.Abs(stable.subs(at) - (y0_ - yp))
     return out
 
 
-def _hoisting_claims() -> dict[str, sp.Expr]:
-    """The time program (hoisted factors, shared reciprocals) equals solution's product form."""
-    local = dict(AT_PRODUCT)
+def _time_program_claims() -> dict[str, sp.Expr]:
+    """The time program (hoisted factors, scaled sums N and D, 1/N and 1/D separately) equals the
+    Riccati solution and the product form of ``solution``, in both scalings (y0 >= 1 and y0 < 1)."""
     at = dict(AT)
-    half = {half_root: at[half_root]}  # the program's own definition, so the sinh T claim can fail
-
-    def expand(expr):  # substitute program definitions until only the solution's symbols are left
-        for _ in range(4):
-            expr = unhoist(expr.subs(local).subs(half).subs(solution.PRODUCT_FORM))
-        return expr
-
-    return {
-        f"time program: {name} equals the product form": expand(ours) - expand(theirs)
-        for name, ours, theirs in (
-            ("n+", n_plus, solution.PRODUCT_FORM[n_plus]),
-            ("n-", n_minus, solution.PRODUCT_FORM[n_minus]),
-            ("h", hE, solution.h),
-            ("F (same signs)", _slope_same_sign, solution.slope_same_sign),
-            ("F - m", _residual, solution.residual),
-            ("K", _ntk, solution.ntk),
-            ("e^{2T}", _exp2T, solution.exp2T),
-            ("e^{2T} - 1", _exp2T_minus_1, solution.exp2T_minus_1),
-            ("sinh T", at[sinhT], X2m1 / (2 * sp.sqrt(X2))),
-            ("cosh T", at[coshT], (X2 + 1) / (2 * sp.sqrt(X2))),
-        )
+    yp = y_plus
+    # Riccati y(E) with y+- = (g m +- K_inf)/Kc written through y+: g m = Kc (y+ - 1/y+)/2, K_inf = Kc (y+ + 1/y+)/2
+    on_y = {m: Kc * (yp - 1 / yp) / (2 * g), Kinf: Kc * (yp + 1 / yp) / 2, Kinf_fwd: Kc * (yp + 1 / yp) / 2}
+    y_riccati = solution.y_of_t.subs(sp.exp(-x_var * Kinf * t), E).subs(on_y).subs(solution.y0, y0)
+    F_of_y = solution.F_riccati.subs(sp.exp(-x_var * Kinf * t), E).subs(on_y).subs(solution.y0, y0)
+    K_of_y = solution.K_riccati.subs(sp.exp(-x_var * Kinf * t), E).subs(on_y).subs(solution.y0, y0)
+    # the product form with alpha/beta = y+^2, alpha + beta = 1 and P/M = e^{psi0} = y0/y+
+    product = {
+        solution.alpha: yp**2 / (1 + yp**2),
+        solution.beta: 1 / (1 + yp**2),
+        solution.P: y0,
+        solution.M: yp,
     }
+    n_ratio = (yp * solution.PRODUCT_FORM[solution.n_minus] / solution.PRODUCT_FORM[solution.n_plus]).subs(product)
+    # the hoisted factors, with e_star = E/E_s kept as a symbol: any positive e_star gives the same program
+    defs = {target: expr for target, expr in HOISTED if target not in (log_estar, cross, e_star, inv_e_star)}
+    final = {target: expr for target, expr in FINAL[:2]}  # Q_inf, sqrt_y_plus
+    final[sqrt_y_plus] = final[sqrt_y_plus].subs(final)
+    hoisted_num = dy0_c1 * (y0 + inv_y_plus) / 2
+    out: dict[str, sp.Expr] = {}
+    for name, scale in (("y0 >= 1", {c0: 1, c1: 1 / y0}), ("y0 < 1", {c0: y0, c1: 1})):
+        cell = {
+            F0: Kc * (y0 - 1 / y0) / (2 * g),  # g F0 = Kc sinh(asinh(g F0/Kc))
+            dy0: y0 - yp,
+            inv_y_plus: 1 / yp,
+            inv_sqrt_y0: 1 / sp.sqrt(y0),
+            sqrt_y0: sp.sqrt(y0),
+            half_Kc: Kc / 2,
+            **on_y,
+        }
+
+        def expand(expr, cell=cell, scale=scale, hoisted_num=hoisted_num):  # program, then the cell's values
+            for _ in range(8):
+                expr = expr.subs(dict(AT_Y)).subs(defs).subs({dy0_c1: c1 * dy0, sinh_num: hoisted_num})
+            return expr.subs(E_s, E / e_star).subs(cell).subs(scale).subs(omE, 1 - E)
+
+        y_prog = expand(N / D)
+        expT_, exp_mT_ = expand(at[expT].args[-1].expr), expand(at[exp_mT].args[-1].expr)  # the y-form branch
+        out[f"time program ({name}): N/D = y(t) of the Riccati solution"] = y_prog - y_riccati
+        out[f"time program ({name}): N/D = y+ n-/n+ of the product form"] = y_prog - n_ratio.subs(solution.omE, 1 - E)
+        out[f"time program ({name}): F (same signs) = Kc (y - 1/y)/(2g)"] = expand(_slope_same_sign) - F_of_y
+        out[f"time program ({name}): F - m"] = expand(_residual) - (F_of_y - on_y[m])
+        out[f"time program ({name}): K = Kc (y + 1/y)/2"] = expand(_ntk) - K_of_y
+        out[f"time program ({name}): e^{{2T}} = y0/y"] = expT_**2 - y0 / y_riccati
+        out[f"time program ({name}): e^T e^-T = 1"] = expT_ * exp_mT_ - 1
+        out[f"time program ({name}): sinh T = (e^T - e^-T)/2"] = (expand(_sinhT) - (expT_ - exp_mT_) / 2) * expT_
+        fin = {
+            target: expand(expr.args[-1].expr.subs(final)) for target, expr in FINAL if target in (expT, exp_mT, sinhT)
+        }
+        out[f"t = infinity ({name}): D/N = 1/y+, e^{{2T}} = y0/y+, e^T e^-T = 1, sinh T as at E = 0"] = (
+            (expand((d_1 + d_O) / (n_1 + n_O)) - 1 / yp) ** 2
+            + (fin[expT] ** 2 - y0 / yp) ** 2
+            + (fin[expT] * fin[exp_mT] - 1) ** 2
+            + (fin[sinhT] - expand(_sinhT).subs(E, 0)) ** 2
+        )
+    # kind 3 (logistic, m F0 > 0): e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T), at t and at t = inf
+    f_pos, m_pos = sp.symbols("f_pos m_pos", positive=True)
+    logistic = {F0: f_pos, m: m_pos, omE: 1 - E, E_s: E}
+    F_log = dict(AT)[F].args[2].expr.subs(logistic)
+    at_log = {sym: dict(AT)[sym].args[0].expr for sym in (expT, exp_mT, sinhT)}
+    fin_log = {sym: dict(FINAL)[sym].args[0].expr for sym in (expT, exp_mT, sinhT)}
+    out["logistic branch: e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T), at t and t = inf"] = (
+        (at_log[expT] ** 2 - F0 / F_log.subs(logistic)) ** 2
+        + (at_log[exp_mT].subs(expT, at_log[expT]) * at_log[expT] - 1) ** 2
+        + (at_log[sinhT].subs(expT, at_log[expT]) * 2 * at_log[expT] - (at_log[expT] ** 2 - 1)) ** 2
+        + (fin_log[expT] ** 2 - F0 / m) ** 2
+        + (fin_log[exp_mT] * fin_log[expT] - 1) ** 2
+        + (fin_log[sinhT].subs(expT, fin_log[expT]) * 2 * fin_log[expT] - (fin_log[expT] ** 2 - 1)) ** 2
+    ).subs(logistic)
+    eT, emT, r_ = sp.symbols("eT emT r", positive=True)
+    hoisted = dict(HOISTED)
+    halves = {sym: hoisted[sym].doit().subs(root_u, r_) for sym in (du_half, su_half)}
+    x_u = (eT * du_half + emT * su_half).subs(halves)
+    out["rotation: e^T (uu - r uw)/2 + e^-T (uu + r uw)/2 = cosh T uu - r sinh T uw"] = x_u - (
+        (eT + emT) / 2 * uu - r_ * (eT - emT) / 2 * uw
+    )
+    pq = sp.symbols("p q", positive=True)
+    out["a + sqrt(p/q) b with r = sqrt(p)/sqrt(q)"] = AddRootProduct(
+        uu, sp.sqrt(pq[0]) / sp.sqrt(pq[1]), *pq, uw
+    ).doit() - AddRootProduct(uu, sp.sqrt(pq[0]) / sp.sqrt(pq[1]), *pq, uw).rewrite(sp.Add)
+    hv_ = sp.sqrt(v**2 + d2)
+    small_at = dict(AT)[eu].args[1].expr.subs(small_ratio, sv / (Kk + sp.Abs(C))).subs(sv, s * hv_)
+    small_final = dict(FINAL)[eu].args[1].expr
+    out["small layer norm: 2 sv (sv/(Kk + |C|)) = 2 s^2 (v^2 + D^2)/(Kk + |C|), at t and at t = infinity"] = (
+        small_at - 2 * s**2 * (v**2 + d2) / (Kk + sp.Abs(C))
+    ) ** 2 + (small_at - small_final) ** 2
+    return out

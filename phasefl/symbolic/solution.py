@@ -1,7 +1,8 @@
 """The exact solution (spec section D): Riccati form, a cancellation-free product form,
 the degenerate case Kc = 0, the weights, and the t -> infinity limits.
 
-The product form is what the kernels evaluate. With
+The product form is what the kernels evaluate, scaled per cell (``lowering``: y = y+ n-/n+ = N/D with every
+factor written through y0 and y+, and 1/n+, 1/n- taken separately). With
 
     alpha = (K_inf + g m)/(2 K_inf),  beta = (K_inf - g m)/(2 K_inf)   (alpha + beta = 1, 4 K_inf^2 alpha beta = Kc^2)
     P/M = exp(psi0),  psi0 = asinh(g F0/Kc) - asinh(g m/Kc),  tau = (P - M)/2,  S = alpha P + beta M
