@@ -307,3 +307,16 @@ def test_a_dask_run_into_a_folder_equals_the_embedded_run(tmp_path):
             for name in ("label", "label_name", "ntk_ratio", "kernel_distance", "cell_lr_w"):
                 np.testing.assert_array_equal(d[name].values, e[name].values, err_msg=name)
             assert d["label"].dtype == np.int8
+
+
+def test_resume_takes_the_chunking_from_the_store(tmp_path, capsys):
+    """Without --chunk-cells, --resume uses the store's chunks, not today's default: one missing chunk
+    means one chunk computed."""
+    store = tmp_path / "a.zarr"
+    assert diagram.main([*SMALL, "--chunk-cells", "1", "--out", str(store), "--quiet"]) == 0
+    done = sorted((store / scaleout.MANIFEST / "done").iterdir())
+    assert len(done) == 4
+    done[2].unlink()
+    capsys.readouterr()
+    assert diagram.main([*SMALL, "--out", str(store), "--resume"]) == 0
+    assert "resume: 3 of 4 chunks already complete; computing 1" in capsys.readouterr().err
