@@ -15,6 +15,9 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+FIGURE_FORMATS = ("png", "pdf", "svg")
+DEFAULT_FORMATS = ("png",)
+
 
 class UsageError(Exception):
     """Bad command-line input: reported in one line with exit code 2."""
@@ -98,7 +101,11 @@ def run_main(
             signal.signal(sig, handler)
 
 
-def check_output_folder(out: Path, force: bool, holds: tuple[str, ...]) -> None:
+#: The files ``write_outputs`` may write into an output folder.
+OUTPUT_FILES = ("diagram.nc",) + tuple(f"diagram.{fmt}" for fmt in FIGURE_FORMATS)
+
+
+def check_output_folder(out: Path, force: bool, holds: tuple[str, ...] = OUTPUT_FILES) -> None:
     """Before any work: ``out`` must be a folder we can create and write in, and must not hold any of
     ``holds`` already unless ``force``. UsageError in one line otherwise."""
     if out.exists() and not out.is_dir():
@@ -163,8 +170,6 @@ class Progress:
         return False
 
 
-FIGURE_FORMATS = ("png", "pdf", "svg")
-DEFAULT_FORMATS = ("png",)
 
 
 def parse_formats(text: str) -> tuple[str, ...]:

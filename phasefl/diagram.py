@@ -27,7 +27,6 @@ from . import __version__
 from .asymptotics import EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATIONS, exponent_table
 from .cli import (
     DEFAULT_FORMATS,
-    FIGURE_FORMATS,
     Parser,
     Progress,
     UsageError,
@@ -456,7 +455,7 @@ def _check_request(args) -> None:
         check_output_folder(store.parent, force=True, holds=())
     else:
         out = Path(args.out) if args.out else _default_out(args)
-        check_output_folder(out, args.force, holds=("diagram.nc",) + tuple(f"diagram.{f}" for f in FIGURE_FORMATS))
+        check_output_folder(out, args.force)
 
 
 def _default_out(args) -> Path:

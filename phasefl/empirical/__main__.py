@@ -18,7 +18,6 @@ from pathlib import Path
 from .. import __version__
 from ..cli import (
     DEFAULT_FORMATS,
-    FIGURE_FORMATS,
     Parser,
     Progress,
     UsageError,
@@ -202,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(str(err)) from None
         spec = spec_from_args(args)
         out = Path(args.out) if args.out else Path("empirical-" + "-".join(a.name for a in spec.axes))
-        check_output_folder(out, args.force, holds=("diagram.nc",) + tuple(f"diagram.{f}" for f in FIGURE_FORMATS))
+        check_output_folder(out, args.force)
         from .data import digits
 
         try:
