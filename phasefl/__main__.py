@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from . import LABELS, __version__
-from .cli import Parser, UsageError, run_main
+from .cli import Parser, UsageError, check_threshold_options, run_main
 from .regimes import KERNEL_THRESHOLD, ZETA_THRESHOLD
 from .scalings import PARAMETRIZATIONS, Configuration, base_table, parametrization
 
@@ -170,10 +170,7 @@ def main(argv=None) -> int:
         if args.command == "explain":
             if args.rows < 2:
                 raise UsageError(f"--rows must be >= 2, got {args.rows}")
-            if not (np.isfinite(args.kernel_threshold) and args.kernel_threshold > 0):
-                raise UsageError(f"--kernel-threshold must be a finite number > 0, got {args.kernel_threshold:g}")
-            if not 0 <= args.zeta_threshold <= 1:
-                raise UsageError(f"--zeta-threshold must be in [0, 1], got {args.zeta_threshold:g}")
+            check_threshold_options(args.kernel_threshold, args.zeta_threshold)
             return _explain(args)
         return _table(args)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import re
 import shutil
@@ -101,6 +102,14 @@ def run_main(
             signal.signal(sig, handler)
 
 
+def check_threshold_options(kernel_threshold: float, zeta_threshold: float) -> None:
+    """UsageError naming the flag unless --kernel-threshold > 0 (finite) and 0 <= --zeta-threshold <= 1."""
+    if not (math.isfinite(kernel_threshold) and kernel_threshold > 0):
+        raise UsageError(f"--kernel-threshold must be a finite number > 0, got {kernel_threshold:g}")
+    if not 0 <= zeta_threshold <= 1:
+        raise UsageError(f"--zeta-threshold must be in [0, 1], got {zeta_threshold:g}")
+
+
 #: The files ``write_outputs`` may write into an output folder.
 OUTPUT_FILES = ("diagram.nc",) + tuple(f"diagram.{fmt}" for fmt in FIGURE_FORMATS)
 
@@ -168,8 +177,6 @@ class Progress:
     def __exit__(self, *exc):
         self.bar.close()
         return False
-
-
 
 
 def parse_formats(text: str) -> tuple[str, ...]:

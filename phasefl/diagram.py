@@ -32,6 +32,7 @@ from .cli import (
     UsageError,
     add_format_argument,
     check_output_folder,
+    check_threshold_options,
     parse_axes,
     run_main,
     write_outputs,
@@ -436,11 +437,7 @@ def _check_request(args) -> None:
         raise UsageError("--scheduler and .zarr output apply to finite-width sweeps, not --asymptotic")
     if args.format is not None and zarr_out:
         raise UsageError("--format chooses figure files; a .zarr store has no figures")
-    for flag, value in (("--kernel-threshold", args.kernel_threshold),):
-        if not (np.isfinite(value) and value > 0):
-            raise UsageError(f"{flag} must be a finite number > 0, got {value:g}")
-    if not (0 <= args.zeta_threshold <= 1):
-        raise UsageError(f"--zeta-threshold must be in [0, 1], got {args.zeta_threshold:g}")
+    check_threshold_options(args.kernel_threshold, args.zeta_threshold)
     if zarr_out or args.scheduler != "embedded":
         try:
             import zarr  # noqa: F401

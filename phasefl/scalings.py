@@ -36,12 +36,12 @@ PARAMETRIZATIONS = {
 #: The multipliers a user may set, each > 0 (absent means its default).
 MULTIPLIERS = ("output_scale", "init_scale", "init_scale_u", "init_scale_w", "lr_u", "lr_w", "lr_ratio")
 #: The absolute hyperparameters, in the order of ``Model`` and of the cell inputs.
-ABSOLUTE = {
-    "output_scale": ("κ", "kappa", "alpha"),
-    "init_scale_u": ("σ_u", "sigma_u", "b_u"),
-    "init_scale_w": ("σ_w", "sigma_w", "b_w"),
-    "lr_u": ("η_u", "eta_u", "c_u"),
-    "lr_w": ("η_w", "eta_w", "c_w"),
+ABSOLUTE = {  # name -> (symbol, width exponent)
+    "output_scale": ("κ", "alpha"),
+    "init_scale_u": ("σ_u", "b_u"),
+    "init_scale_w": ("σ_w", "b_w"),
+    "lr_u": ("η_u", "c_u"),
+    "lr_w": ("η_w", "c_w"),
 }
 
 
@@ -147,7 +147,7 @@ def formulas(param: str, given: dict[str, str], math: bool = False) -> str:
         else given.get("lr_w", "1"),
     }
     terms = {}
-    for name, (symbol, _, exp_name) in ABSOLUTE.items():
+    for name, (symbol, exp_name) in ABSOLUTE.items():
         power, c = _power(-exps[exp_name]), coef[name]
         terms[symbol] = (power if c == "1" else f"{c}·{power}") if power else c
     parts = [f"κ = {terms['κ']}"]
