@@ -207,12 +207,11 @@ def phases(out_dir: str, cli_args: list[str]) -> dict:
 
         setattr(owner, name, wrapper)
 
-    for name in ("_orders", "_finals", "_baseline_distance", "_at_time", "_trajectories", "_exponent_grid"):
+    for name in ("_sweep_block", "_orders", "_finals", "_baseline_distance", "_trajectories", "_exponent_grid"):
         wrap(kernels, name, f"numba kernel {name}", keep_args=True)
-    wrap(phasefl.sweep, "sample_cells", "sweep: sample Gram numbers")
+    wrap(phasefl.sweep, "initializations", "sweep: sample Gram numbers")
     wrap(phasefl.sweep, "_dataset", "sweep: assemble xarray Dataset")
     wrap(phasefl.sweep, "typical_boundaries", "analytic boundaries (typical_boundaries)")
-    wrap(phasefl.sweep, "label_codes", "sweep: label rule")
     wrap(phasefl.plot, "plot_diagram", "plot_diagram (figure)")
     wrap(xarray.Dataset, "to_netcdf", "write diagram.nc")
     wrap(matplotlib.figure.Figure, "savefig", lambda a, k: f"savefig {Path(str(a[1])).suffix}")

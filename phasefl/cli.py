@@ -16,8 +16,12 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 FIGURE_FORMATS = ("png", "pdf", "svg")
 DEFAULT_FORMATS = ("png",)
+# 150 dpi; zlib level 1: a third of the encoding time of the default level 6, files ~15 % larger
+PNG_OPTIONS = {"dpi": 150, "pil_kwargs": {"compress_level": 1}}
 
 
 class UsageError(Exception):
@@ -226,20 +230,40 @@ def _distributed_not_imported():
             del sys.modules["distributed"]
 
 
+def _with_encoded_names(ds):
+    """ds with its string variables as UTF-8 bytes, marked to read back as strings: the same
+    netCDF file, without xarray encoding a million strings one at a time (a third of the write)."""
+    strings = [name for name, v in ds.data_vars.items() if v.dtype.kind == "U"]
+    if not strings:
+        return ds
+    ds = ds.copy()
+    for name in strings:
+        v = ds[name]
+        values, codes = np.unique(v.values, return_inverse=True)
+        encoded = np.array([s.encode("utf-8") for s in values])[codes.reshape(v.shape)]
+        ds[name] = (v.dims, encoded, v.attrs | {"_Encoding": "utf-8"})
+    return ds
+
+
 def write_outputs(ds, fig, out: Path, formats=DEFAULT_FORMATS) -> list[Path]:
     """Write diagram.nc and diagram.FORMAT for each figure format (png at 150 dpi) into a temporary
-    folder, then move them into ``out`` together: an error or an interrupt leaves nothing partial."""
+    folder, then move them into ``out`` together: an error or an interrupt leaves nothing partial.
+    The netCDF file is written in a second thread while the figures render (both mostly wait on
+    memory and the disk, or run outside the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".phasefl-", dir=out))
     try:
         names = ["diagram.nc"]
-        with _distributed_not_imported():
-            ds.to_netcdf(tmp / "diagram.nc", engine="scipy")
-        for fmt in formats:
-            names.append(f"diagram.{fmt}")
-            fig.savefig(tmp / names[-1], format=fmt, **({"dpi": 150} if fmt == "png" else {}))
+        with _distributed_not_imported(), ThreadPoolExecutor(1) as pool:  # leaving it waits for the write
+            netcdf = pool.submit(_with_encoded_names(ds).to_netcdf, tmp / "diagram.nc", engine="scipy")
+            for fmt in formats:
+                names.append(f"diagram.{fmt}")
+                fig.savefig(tmp / names[-1], format=fmt, **(PNG_OPTIONS if fmt == "png" else {}))
+            netcdf.result()
         plt.close(fig)
         paths = []
         for name in names:

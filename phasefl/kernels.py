@@ -226,8 +226,9 @@ def _gap_root(c, a, g, m, f0, k0, y0, lead, two_lobes, t):
     the root's stretch (rising through t1, falling through t2) and the sign of the probe's side,
     and the step stays inside the bracket within a factor 1.5; else regula falsi (Illinois)
     between the bracket's ends when both lie on that stretch; else geometric bisection. Stops
-    when a Newton step is below 1e-6 t (quadratic convergence: t + step is then good to ~1e-12
-    relative, and G, flat at its extremum, to ~1e-24), when L is 0 to rounding (at a simple root,
+    when a Newton step is below 1e-4 t (quadratic convergence: t + step is then good to ~1e-8
+    relative, and G there, from G + G' step / 2, to O(step^3), ~1e-12 relative; G is flat at its
+    extremum, so the error of t costs ~1e-16), when L is 0 to rounding (at a simple root,
     or anywhere inside a closed bracket: L is then rounding noise, and so is G's slope), or when
     the bracket closes.
     """
@@ -248,7 +249,7 @@ def _gap_root(c, a, g, m, f0, k0, y0, lead, two_lobes, t):
         rising = dl < 0.0 if lead else dl > 0.0  # L's slope on the root's stretch, lead: falling
         stretch = usable and rising and (abs(lv) <= tol or (lv < 0.0) == (before != lead))
         step = -lv / dl if stretch else math.nan
-        if stretch and (abs(step) <= 1e-6 * t or (abs(lv) <= tol and abs(step) <= 1e-3 * t)):
+        if stretch and (abs(step) <= 1e-4 * t or (abs(lv) <= tol and abs(step) <= 1e-3 * t)):
             # Newton has converged, or L is 0 to rounding at a simple root. G at the root t + step,
             # where G' = 0, is G + G' step / 2 up to a term in step^3
             yk = y0 * math.exp(-a * k0 * t)
@@ -319,9 +320,9 @@ def _kernel_regime_peak(f0, m):
     return x
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
-def _baseline_distance(inputs, out):
-    """out[i] = D = sup_t |G(t)| / |F0 - m| for cell i, G = F - F_kernel, located exactly.
+@numba.njit(cache=True, error_model="numpy")
+def _distance(c):
+    """D = sup_t |G(t)| / |F0 - m| of the cell with constants c, G = F - F_kernel, located exactly.
 
     Notation: y = F - m, y0 = F0 - m, a = x_var; along the flow (spec D) F' = -a K y, F is
     monotone, and K^2 = Kc^2 + g^2 F^2. F_kernel - m = y0 e^(-a K0 t).
@@ -355,40 +356,236 @@ def _baseline_distance(inputs, out):
     that the sign of L (and, with two lobes, the phase) decides, so a search cannot land on the
     other root. G is then evaluated at each root (and the limit taken), and the largest kept.
 
-    Accuracy: a root to ~1e-12 relative in t puts G within ~1e-24 of its extremum; G itself is
+    Accuracy: a root to ~1e-8 relative in t and G from its slope there (``_gap_root``) put G
+    within ~1e-12 relative of its extremum (2.8 probes of L per draw on average over the default
+    diagram's range, against 3.5 for a root to 1e-12, with the same D to the tests' 1e-12
+    tolerance); G itself is
     the difference of two residuals accurate to a few ulps, so D is exact to ~1e-12 relative
     plus a few eps absolute. Where L stays within its rounding (~1e-14) all along, which only
     happens deep in the kernel regime with D below ~1e-13, D is good to ~1e-14 absolute.
     """
+    a, m, g, f0, k0, kinf, kind = c[_X_VAR], c[_M], c[_G], c[_F0], c[_K0], c[_KINF_FWD], c[_KIND]
+    y0 = f0 - m
+    if y0 == 0.0 or k0 == 0.0:  # nothing to learn, or nothing moves (F = F_kernel = F0)
+        return 0.0
+    best = 0.0
+    if kind == 2.0:  # collapse: F -> 0 (not m) and K -> 0, so |G| -> |m|
+        best = abs(m)
+    if f0 * y0 > 0.0:  # lag lobe
+        if kind == 2.0 and abs(f0) <= abs(m):
+            return best / abs(y0)  # |G| rises all the way to its limit |m|
+        two_lobes = kind == 1.0 and abs(m) > abs(f0)
+        if two_lobes:  # the lag lobe ends soon after F passes -F0, near a K0 t = 2 |F0 / y0| < 1
+            t0 = max(2.0 * abs(f0 / y0), 1e-12) / (a * k0)
+        elif kinf > 0.0:  # later when K falls far (G peaks once F_kernel - m ~ K y / K0)
+            t0 = (_kernel_regime_peak(f0, m) + math.log(max(1.0, k0 / kinf))) / (a * k0)
+        else:
+            t0 = _kernel_regime_peak(f0, m) / (a * k0)
+        best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, False, two_lobes, t0), c, a, k0, y0))
+        if two_lobes:  # the lead lobe: as below
+            t0 = (1.6 + 2.0 * math.log(kinf / k0)) / (a * kinf)
+            best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, True, True, t0), c, a, k0, y0))
+    else:  # F0 between 0 and m (or F0 = 0): K rises to K_inf > K0, a lead lobe only
+        t0 = (_kernel_regime_peak(f0, m) + 2.0 * math.log(kinf / k0)) / (a * kinf)  # y ~ y0 K0 / K_inf
+        best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, True, False, t0), c, a, k0, y0))
+    return best / abs(y0)
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _baseline_distance(inputs, out):
+    """out[i]: the kernel-baseline distance of column i (``_distance``)."""
     for i in numba.prange(inputs.shape[1]):
-        c = _constants(inputs, i)
-        a, m, g, f0, k0, kinf, kind = c[_X_VAR], c[_M], c[_G], c[_F0], c[_K0], c[_KINF_FWD], c[_KIND]
-        y0 = f0 - m
-        if y0 == 0.0 or k0 == 0.0:  # nothing to learn, or nothing moves (F = F_kernel = F0)
-            out[i] = 0.0
-            continue
-        best = 0.0
-        if kind == 2.0:  # collapse: F -> 0 (not m) and K -> 0, so |G| -> |m|
-            best = abs(m)
-        if f0 * y0 > 0.0:  # lag lobe
-            if kind == 2.0 and abs(f0) <= abs(m):
-                out[i] = best / abs(y0)  # |G| rises all the way to its limit |m|
-                continue
-            two_lobes = kind == 1.0 and abs(m) > abs(f0)
-            if two_lobes:  # the lag lobe ends soon after F passes -F0, near a K0 t = 2 |F0 / y0| < 1
-                t0 = max(2.0 * abs(f0 / y0), 1e-12) / (a * k0)
-            elif kinf > 0.0:  # later when K falls far (G peaks once F_kernel - m ~ K y / K0)
-                t0 = (_kernel_regime_peak(f0, m) + math.log(max(1.0, k0 / kinf))) / (a * k0)
+        out[i] = _distance(_constants(inputs, i))
+
+
+#: Per-sample quantities of a sweep block whose median over seeds ``sweep_block`` reports (the
+#: last two only with a time), and the two whose quartiles it reports too.
+MEDIANS = (
+    "margin", "ntk_ratio", "ntk_rel_change", "ntk_plain_ratio", "gamma", "gamma0", "zeta", "imbalance",
+    "kernel_distance", "ntk_ratio_at_time", "loss_excess_at_time",
+)  # fmt: skip
+QUARTILES = ("ntk_ratio", "kernel_distance")
+#: Rows of ``sweep_block``'s output: the medians, the quartiles (NAME_q25, NAME_q75), the fraction of
+#: seeds whose dominant layer is u, the most frequent label and the fraction of seeds with each label
+#: code (codes index ``phasefl.regimes.LABELS``), and the most frequent label at the time.
+BLOCK_OUTPUTS = (
+    MEDIANS
+    + tuple(f"{name}_{q}" for name in QUARTILES for q in ("q25", "q75"))
+    + ("dominant_u", "label", "label_fraction_0", "label_fraction_1", "label_fraction_2", "label_fraction_3")
+    + ("label_at_time",)
+)
+_N_MEDIANS = len(MEDIANS)
+_S_MARGIN, _S_RATIO, _S_RK, _S_PLAIN, _S_GAMMA, _S_GAMMA0, _S_ZETA, _S_IMBALANCE, _S_DIST, _S_RATIO_T, _S_LOSS_T = (
+    range(_N_MEDIANS)
+)
+_S_QUARTILES = (MEDIANS.index(QUARTILES[0]), MEDIANS.index(QUARTILES[1]))
+_R_DOMINANT_U = BLOCK_OUTPUTS.index("dominant_u")
+_R_LABEL = BLOCK_OUTPUTS.index("label")
+_R_LABEL_T = BLOCK_OUTPUTS.index("label_at_time")
+_P_GAMMA, _P_GAMMA0, _P_ZETA, _P_RATIO, _P_RK, _P_IMBALANCE, _P_DOMINANT_W = (
+    ORDER_PARAMETERS.index(name)
+    for name in ("gamma", "gamma0", "zeta", "ntk_ratio", "ntk_rel_change", "imbalance", "dominant_w")
+)
+_O_K, _O_LOSS = OBSERVABLES.index("K"), OBSERVABLES.index("loss_excess")
+
+
+@numba.njit(cache=True)
+def label_code(rk, zeta, kernel_threshold, zeta_threshold):
+    """The label code of one sample (as ``phasefl.regimes.label_codes``): 0 kernel, 1 alignment,
+    2 disalignment, 3 rescaling."""
+    if abs(rk) < kernel_threshold:
+        return 0
+    if zeta >= zeta_threshold:
+        return 3
+    if rk < 0.0:
+        return 2
+    return 1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def margin(rk, zeta, kernel_threshold, zeta_threshold):
+    """Decades between the deciding order parameters and their thresholds (as ``phasefl.regimes.margin``)."""
+    m_k = abs(math.log10(abs(rk) / kernel_threshold))
+    if abs(rk) < kernel_threshold:
+        return m_k
+    m_z = abs(math.log10(zeta / zeta_threshold)) if zeta_threshold > 0.0 else math.inf
+    if m_k != m_k or m_z != m_z:
+        return math.nan
+    return min(m_k, m_z)
+
+
+@numba.njit(cache=True)
+def _sort(v):
+    """Sort v in place, NaN last (as np.sort). Insertion sort up to 32 values: numba's own sort
+    allocates its stack on every call, which costs more than sorting a handful of seeds."""
+    n = v.shape[0]
+    if n > 32:
+        v.sort()
+        return
+    for j in range(1, n):
+        x = v[j]
+        k = j
+        while k > 0 and (x < v[k - 1] or (v[k - 1] != v[k - 1] and x == x)):
+            v[k] = v[k - 1]
+            k -= 1
+        v[k] = x
+
+
+@numba.njit(cache=True)
+def _median(v):
+    """np.median of a sorted array (NaN sorted last; any NaN gives NaN), to the bit."""
+    n = v.shape[0]
+    if v[n - 1] != v[n - 1]:
+        return math.nan
+    if n % 2 == 1:
+        return v[n // 2]
+    return (v[n // 2 - 1] + v[n // 2]) / 2.0
+
+
+@numba.njit(cache=True)
+def _quantile(v, q):
+    """np.quantile(v, q) of a sorted array (linear interpolation, numpy's formula), to the bit."""
+    n = v.shape[0]
+    if v[n - 1] != v[n - 1]:
+        return math.nan
+    at = (n - 1) * q
+    below = math.floor(at)
+    a, b = v[int(below)], v[min(int(below) + 1, n - 1)]
+    t = at - below
+    if t >= 0.5:
+        return b - (b - a) * (1.0 - t)
+    return a + (b - a) * t
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _sweep_block(hyper, gram, kernel_threshold, zeta_threshold, t, samples, out):
+    """One pass over the cells of a sweep block: every seed's sample, then its reductions.
+
+    hyper (5, n): kappa, lr_u, lr_w, x_var, xy_cov of each cell; gram (4, seeds, n): uu, ww, uw, d2
+    of each seed's init; t: the time of the at-time outputs, or nan for none; samples (N_MEDIANS,
+    n, seeds): scratch for the per-seed values; out (len(BLOCK_OUTPUTS), n).
+    """
+    seeds = gram.shape[1]
+    timed = t == t
+    for i in numba.prange(hyper.shape[1]):
+        kappa, lr_u, lr_w, x_var, xy_cov = hyper[0, i], hyper[1, i], hyper[2, i], hyper[3, i], hyper[4, i]
+        n0, n1, n2, n3 = 0, 0, 0, 0  # label counts
+        m0, m1, m2, m3 = 0, 0, 0, 0  # label counts at the time
+        n_u = 0
+        for s in range(seeds):
+            uu, ww = gram[0, s, i], gram[1, s, i]
+            c = cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, gram[2, s, i], gram[3, s, i])
+            par = order_parameters(c)
+            rk, zeta = par[_P_RK], par[_P_ZETA]
+            code = label_code(rk, zeta, kernel_threshold, zeta_threshold)
+            n0, n1, n2, n3 = n0 + (code == 0), n1 + (code == 1), n2 + (code == 2), n3 + (code == 3)
+            n_u += par[_P_DOMINANT_W] == 0.0
+            samples[_S_MARGIN, i, s] = margin(rk, zeta, kernel_threshold, zeta_threshold)
+            samples[_S_RATIO, i, s] = par[_P_RATIO]
+            samples[_S_RK, i, s] = rk
+            samples[_S_PLAIN, i, s] = ntk_plain_final(c)[0] / (kappa * kappa * (uu + ww))
+            samples[_S_GAMMA, i, s] = par[_P_GAMMA]
+            samples[_S_GAMMA0, i, s] = par[_P_GAMMA0]
+            samples[_S_ZETA, i, s] = zeta
+            samples[_S_IMBALANCE, i, s] = par[_P_IMBALANCE]
+            samples[_S_DIST, i, s] = _distance(c)
+            if timed:
+                obs = observables_at(t, c)
+                ratio = obs[_O_K] / c[_K0]
+                code = label_code(ratio - 1.0, zeta, kernel_threshold, zeta_threshold)
+                m0, m1, m2, m3 = m0 + (code == 0), m1 + (code == 1), m2 + (code == 2), m3 + (code == 3)
+                samples[_S_RATIO_T, i, s] = ratio
+                samples[_S_LOSS_T, i, s] = obs[_O_LOSS]
             else:
-                t0 = _kernel_regime_peak(f0, m) / (a * k0)
-            best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, False, two_lobes, t0), c, a, k0, y0))
-            if two_lobes:  # the lead lobe: as below
-                t0 = (1.6 + 2.0 * math.log(kinf / k0)) / (a * kinf)
-                best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, True, True, t0), c, a, k0, y0))
-        else:  # F0 between 0 and m (or F0 = 0): K rises to K_inf > K0, a lead lobe only
-            t0 = (_kernel_regime_peak(f0, m) + 2.0 * math.log(kinf / k0)) / (a * kinf)  # y ~ y0 K0 / K_inf
-            best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, True, False, t0), c, a, k0, y0))
-        out[i] = best / abs(y0)
+                samples[_S_RATIO_T, i, s] = math.nan
+                samples[_S_LOSS_T, i, s] = math.nan
+        for k in range(_N_MEDIANS):
+            v = samples[k, i]
+            _sort(v)
+            out[k, i] = _median(v)
+        for j in range(2):
+            v = samples[_S_QUARTILES[j], i]
+            out[_N_MEDIANS + 2 * j, i] = _quantile(v, 0.25)
+            out[_N_MEDIANS + 2 * j + 1, i] = _quantile(v, 0.75)
+        out[_R_DOMINANT_U, i] = n_u / seeds
+        out[_R_LABEL, i] = _most_frequent(n0, n1, n2, n3)
+        out[_R_LABEL + 1, i], out[_R_LABEL + 2, i] = n0 / seeds, n1 / seeds
+        out[_R_LABEL + 3, i], out[_R_LABEL + 4, i] = n2 / seeds, n3 / seeds
+        out[_R_LABEL_T, i] = math.nan
+        if timed:
+            out[_R_LABEL_T, i] = _most_frequent(m0, m1, m2, m3)
+
+
+@numba.njit(cache=True)
+def _most_frequent(n0, n1, n2, n3):
+    """The code with the largest count (ties: the lowest code)."""
+    best, code = n0, 0
+    if n1 > best:
+        best, code = n1, 1
+    if n2 > best:
+        best, code = n2, 2
+    if n3 > best:
+        code = 3
+    return code
+
+
+def sweep_block(
+    hyper: np.ndarray, gram: np.ndarray, kernel_threshold: float, zeta_threshold: float, time: float | None = None
+) -> np.ndarray:
+    """Per-cell results of a block of cells, reduced over seeds in the same pass: array
+    (len(BLOCK_OUTPUTS), n), rows named in BLOCK_OUTPUTS (the at-time rows are nan without a time).
+
+    hyper (5, n): kappa, lr_u, lr_w, x_var, xy_cov of each cell; gram (4, seeds, n): the Gram numbers
+    uu, ww, uw, d2 of each seed's init. Medians and quartiles are numpy's (np.median, np.quantile)
+    to the bit.
+    """
+    hyper = np.ascontiguousarray(hyper, dtype=np.float64)
+    gram = np.ascontiguousarray(gram, dtype=np.float64)
+    samples = np.empty((_N_MEDIANS, hyper.shape[1], gram.shape[1]))
+    out = np.empty((len(BLOCK_OUTPUTS), hyper.shape[1]))
+    t = math.nan if time is None else float(time)
+    _sweep_block(hyper, gram, float(kernel_threshold), float(zeta_threshold), t, samples, out)
+    return out
 
 
 @numba.njit(parallel=True, cache=True)
@@ -431,8 +628,7 @@ def cache_is_warm(*kernels) -> bool:
     nothing gets announced."""
     try:
         return all(
-            kernel.signatures or kernel._cache._cache_file._load_index()
-            for kernel in kernels or (_orders, _ntk_plain_finals, _baseline_distance)
+            kernel.signatures or kernel._cache._cache_file._load_index() for kernel in kernels or (_sweep_block,)
         )
     except Exception:  # numba's private cache layout changed: assume warm, say nothing
         return True

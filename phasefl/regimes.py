@@ -44,6 +44,16 @@ def label_codes(ntk_rel_change, zeta, kernel_threshold=KERNEL_THRESHOLD, zeta_th
     )
 
 
+def margin(ntk_rel_change, zeta, kernel_threshold=KERNEL_THRESHOLD, zeta_threshold=ZETA_THRESHOLD):
+    """Decades between the deciding order parameters and their thresholds (the nearest one):
+    |log10(|rK| / kernel_threshold)| in the kernel regime, else also |log10(zeta / zeta_threshold)|."""
+    rk, zeta = np.asarray(ntk_rel_change, dtype=float), np.asarray(zeta, dtype=float)
+    with np.errstate(divide="ignore"):
+        m_k = np.abs(np.log10(np.abs(rk) / kernel_threshold))
+        m_z = np.abs(np.log10(zeta / zeta_threshold)) if zeta_threshold > 0 else np.inf
+    return np.where(np.abs(rk) < kernel_threshold, m_k, np.minimum(m_k, m_z))
+
+
 @dataclass(frozen=True)
 class Classification:
     """Regime of one network (or arrays of codes for a batch) and its order parameters (spec E.1)."""

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .kernels import QUARTILES
 from .sweep import (
     CELL_VARIABLES,
-    QUARTILES,
     SweepSpec,
     blocks,
     chunk_shape,

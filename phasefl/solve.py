@@ -14,14 +14,14 @@ from .gram import Gram, gram
 from .params import Model, check_times
 from .results import OBSERVABLES, State, Trajectory
 
-_CELL_ARGS = ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov", "uu", "ww", "uw", "d2")
+#: The cell arguments, in the order of the rows of the kernels' (9, n) input.
+CELL_ARGS = ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov", "uu", "ww", "uw", "d2")
 _POSITIVE = {"output_scale", "lr_u", "lr_w", "x_var"}
 _NONNEGATIVE = {"uu", "ww", "d2"}
 
 
-def cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Validate and broadcast the cell arguments; return the (9, n) kernel input and the cell shape."""
-    values = dict(zip(_CELL_ARGS, (output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)))
+def check_cell_arguments(values: dict[str, object]) -> dict[str, np.ndarray]:
+    """The cell arguments (named as in ``cell_inputs``) as float arrays; ValueError naming the first bad value."""
     arrays = {}
     for name, value in values.items():
         arr = np.asarray(value, dtype=float)
@@ -37,11 +37,16 @@ def cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> tupl
         if bad.any():
             raise ValueError(f"{name} must be {what}, got {float(arr[bad].ravel()[0])!r}")
         arrays[name] = arr
-    both_zero = (arrays["uu"] == 0) & (arrays["ww"] == 0)
-    if np.any(both_zero):
+    if "uu" in arrays and "ww" in arrays and np.any((arrays["uu"] == 0) & (arrays["ww"] == 0)):
         raise ValueError("uu and ww are both 0 in some cell: with u0 = w0 = 0 the network never moves")
+    return arrays
+
+
+def cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Validate and broadcast the cell arguments; return the (9, n) kernel input and the cell shape."""
+    arrays = check_cell_arguments(dict(zip(CELL_ARGS, (output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2))))
     shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
-    stacked = np.stack([np.broadcast_to(arrays[n], shape).ravel() for n in _CELL_ARGS])
+    stacked = np.stack([np.broadcast_to(arrays[n], shape).ravel() for n in CELL_ARGS])
     return stacked, shape
 
 

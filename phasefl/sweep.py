@@ -24,10 +24,10 @@ import xarray as xr
 from . import __version__, kernels
 from ._generated.closed_form import ORDER_PARAMETERS
 from .gram import Gram, bartlett, scale_bartlett
-from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD, label_codes
-from .results import OBSERVABLES
+from .kernels import BLOCK_OUTPUTS
+from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 from .scalings import OUT_OF_RANGE, PARAMETRIZATIONS, absolute, check_multipliers, check_sizes, formulas
-from .solve import cell_inputs
+from .solve import cell_inputs, check_cell_arguments
 
 
 @dataclass(frozen=True)
@@ -237,41 +237,6 @@ def sample_cells(spec: SweepSpec, cells: dict[str, np.ndarray]) -> np.ndarray:
     return inputs
 
 
-def _margin(rk, zeta, kernel_threshold, zeta_threshold):
-    """Decades between the deciding order parameters and their thresholds (the nearest one)."""
-    with np.errstate(divide="ignore"):
-        m_k = np.abs(np.log10(np.abs(rk) / kernel_threshold))
-        m_z = np.abs(np.log10(zeta / zeta_threshold)) if zeta_threshold > 0 else np.inf
-    return np.where(np.abs(rk) < kernel_threshold, m_k, np.minimum(m_k, m_z))
-
-
-def _evaluate(inputs: np.ndarray, spec: SweepSpec) -> dict[str, np.ndarray]:
-    """Per-sample results for a chunk of kernel inputs."""
-    par = dict(zip(ORDER_PARAMETERS, kernels.orders(inputs)))
-    kappa, uu, ww = inputs[0], inputs[5], inputs[6]
-    out = {
-        "label": label_codes(par["ntk_rel_change"], par["zeta"], spec.kernel_threshold, spec.zeta_threshold),
-        "margin": _margin(par["ntk_rel_change"], par["zeta"], spec.kernel_threshold, spec.zeta_threshold),
-        "ntk_ratio": par["ntk_ratio"],
-        "ntk_rel_change": par["ntk_rel_change"],
-        "ntk_plain_ratio": kernels.ntk_plain_finals(inputs) / (kappa**2 * (uu + ww)),
-        "gamma": par["gamma"],
-        "gamma0": par["gamma0"],
-        "zeta": par["zeta"],
-        "imbalance": par["imbalance"],
-        "dominant_u": (par["dominant_w"] == 0).astype(float),
-        "kernel_distance": kernels.baseline_distance(inputs),
-    }
-    if spec.time is not None:
-        at = dict(zip(OBSERVABLES, kernels.at_time(inputs, spec.time)))
-        k0 = kappa**2 * (inputs[1] * ww + inputs[2] * uu)
-        rk_t = at["ntk"] / k0 - 1
-        out["ntk_ratio_at_time"] = at["ntk"] / k0
-        out["label_at_time"] = label_codes(rk_t, par["zeta"], spec.kernel_threshold, spec.zeta_threshold)
-        out["loss_excess_at_time"] = at["loss_excess"]
-    return out
-
-
 VARIABLES = {  # name -> (long_name, units)
     "label": ("regime (most frequent over seeds)", "1"),
     "label_fraction": ("fraction of seeds in each regime", "1"),
@@ -294,10 +259,6 @@ VARIABLES = {  # name -> (long_name, units)
     "label_at_time": ("regime at the requested time (most frequent)", "1"),
     "loss_excess_at_time": ("excess loss at the requested time (median)", "loss units"),
 }
-
-
-#: Variables whose quartiles over seeds a sweep stores besides the median (NAME_q25, NAME_q75).
-QUARTILES = ("ntk_ratio", "kernel_distance")
 
 
 def chunk_shape(shape: tuple[int, ...], block_cells: int) -> tuple[int, ...]:
@@ -335,16 +296,30 @@ def evaluate_block(spec: SweepSpec, block: tuple[slice, ...]) -> dict[str, np.nd
     """
     sub = sub_spec(spec, block)
     cells = cell_parameters(sub)
-    per_sample = {k: v.reshape((spec.seeds,) + sub.shape) for k, v in _evaluate(sample_cells(sub, cells), spec).items()}
-    out = {}
-    out["label"], out["label_fraction"] = _mode(per_sample.pop("label"))
-    if "label_at_time" in per_sample:
-        out["label_at_time"] = _mode(per_sample.pop("label_at_time"))[0]
-    for name in QUARTILES:  # the spread over seeds of the two quantities the figures draw
-        out[f"{name}_q25"], out[f"{name}_q75"] = np.quantile(per_sample[name], [0.25, 0.75], axis=0)
-    out.update({name: np.median(values, axis=0) for name, values in per_sample.items()})
+    gram = initializations(sub, cells)
+    hyper = check_cell_arguments({k: cells[k].ravel() for k in _HYPER})
+    draws = check_cell_arguments({k: v.reshape(spec.seeds, -1) for k, v in gram._asdict().items()})
+    rows = kernels.sweep_block(
+        np.stack(list(hyper.values())),
+        np.stack(list(draws.values())),
+        spec.kernel_threshold,
+        spec.zeta_threshold,
+        spec.time,
+    )
+    by_name = {name: row.reshape(sub.shape) for name, row in zip(BLOCK_OUTPUTS, rows)}
+    out = {"label": by_name.pop("label").astype(np.int8)}
+    out["label_fraction"] = np.stack([by_name.pop(f"label_fraction_{k}") for k in range(len(LABELS))])
+    label_at_time = by_name.pop("label_at_time")
+    if spec.time is not None:
+        out["label_at_time"] = label_at_time.astype(np.int8)
+    else:
+        del by_name["ntk_ratio_at_time"], by_name["loss_excess_at_time"]
+    out.update(by_name)
     out.update({f"cell_{name}": cells[name] for name in CELL_VARIABLES})
     return out
+
+
+_HYPER = ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")  # the cell arguments a block shares over seeds
 
 
 CELL_VARIABLES = {  # absolute hyperparameters of each cell: name -> (long_name, units)
@@ -378,12 +353,6 @@ def sweep(spec: SweepSpec, progress: Callable[[int], None] | None = None, block_
         if progress is not None:
             progress(int(np.prod([sl.stop - sl.start for sl in block])))
     return _dataset(spec, results)
-
-
-def _mode(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Most frequent code over the first axis (ties: lowest code) and the fraction of each code."""
-    fractions = np.stack([(codes == k).mean(axis=0) for k in range(len(LABELS))])
-    return np.argmax(fractions, axis=0).astype(np.int8), fractions
 
 
 def _dataset(spec: SweepSpec, results: dict[str, np.ndarray]) -> xr.Dataset:

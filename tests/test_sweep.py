@@ -164,6 +164,60 @@ def test_seed_aggregation_and_time_outputs_by_hand():
             assert float(ds[f"ntk_ratio_{q}"][i, j]) == pytest.approx(want, rel=1e-10), q
 
 
+def test_dominant_u_is_the_fraction_of_seeds_not_their_median():
+    """With equal rates the dominant layer (sign of C = eta_w |u0|^2 - eta_u |w0|^2) is a coin flip per
+    seed: the stored dominant_u is the share of seeds where u dominates (k/8), which a median of the
+    0/1 values (0, 0.5 or 1) is not."""
+    from phasefl.sweep import initializations
+
+    spec = SweepSpec(axes=(parse_range("width", "2:200:12"),), fixed={}, seeds=8, seed=4)
+    ds, g = sweep(spec), initializations(spec)
+    want = (g.uu >= g.ww).mean(axis=0)  # eta_u = eta_w: C >= 0 iff |u0|^2 >= |w0|^2
+    np.testing.assert_array_equal(ds["dominant_u"].values, want)
+    assert np.any((want != 0) & (want != 0.5) & (want != 1))  # a median would differ here
+
+
+def test_block_reductions_are_numpys_to_the_bit():
+    """The fused block program sorts each cell's seeds itself (insertion sort up to 32, numba's above):
+    its medians and quartiles equal np.median and np.quantile bit for bit, NaN, infinities, ties and
+    signed zeros included, for 1 to 40 seeds."""
+    from phasefl.kernels import _median, _quantile, _sort
+
+    rng = np.random.default_rng(7)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, 1.0, 1e-300, -1e300])
+    for n in list(range(1, 41)) * 20:
+        v = rng.standard_normal(n) * 10.0 ** rng.integers(-5, 5, n)
+        k = rng.integers(0, n + 1)
+        v[:k] = rng.choice(specials, k) if rng.random() < 0.5 else v[:k]
+        rng.shuffle(v)
+        s = v.copy()
+        _sort(s)
+        np.testing.assert_array_equal(s, np.sort(v))
+        with np.errstate(invalid="ignore"):
+            assert np.array_equal(_median(s), np.median(v), equal_nan=True), v
+            for q in (0.25, 0.75):
+                assert np.array_equal(_quantile(s, q), np.quantile(v, q), equal_nan=True), (q, v)
+
+
+def test_block_label_and_margin_match_the_public_rules():
+    """The fused program's label code and margin (numba scalars) against regimes.label_codes and
+    regimes.margin, at and around the thresholds and at 0, NaN and infinite inputs (the margin to a
+    few ulps: numpy's log10 and the C library's may differ in the last bit)."""
+    from phasefl.kernels import label_code, margin
+    from phasefl.regimes import label_codes
+    from phasefl.regimes import margin as margin_np
+
+    rk = np.array([0.0, 0.05, -0.05, 0.0499999, 0.2, -0.2, 3.0, -1.0, np.inf, np.nan, 1e-300])
+    zeta = np.array([0.0, 0.9, 0.89999, 1.0, 0.5, np.nan])
+    for kt, zt in ((0.05, 0.9), (0.2, 0.0), (1e-3, 1.0)):
+        for r in rk:
+            for z in zeta:
+                assert label_code(r, z, kt, zt) == int(label_codes(r, z, kt, zt)), (r, z, kt, zt)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    want = float(margin_np(r, z, kt, zt))
+                np.testing.assert_allclose(margin(r, z, kt, zt), want, rtol=4 * np.finfo(float).eps, err_msg=(r, z))
+
+
 def test_sweeps_and_draws_are_reproducible():
     from phasefl import sample_gram
 

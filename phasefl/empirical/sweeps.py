@@ -20,8 +20,8 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
-from ..regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD, label_codes
-from ..sweep import Axis, _margin, parse_range
+from ..regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD, label_codes, margin
+from ..sweep import Axis, parse_range
 from .data import digits
 from .grid import AXES, AXIS_INFO, BASES, DEFAULT_RANGES, FIXED_DEFAULTS, MAX_WIDTH
 from .network import ACTIVATIONS, MLP
@@ -170,7 +170,7 @@ def sweep(spec: EmpiricalSpec, progress: Callable[[int], None] | None = None, da
         "label": np.argmax(fractions, axis=0).astype(np.int8),
         "label_fraction": fractions,
         "margin": np.median(
-            _margin(per_seed["ntk_rel_change"], per_seed["zeta"], spec.kernel_threshold, spec.zeta_threshold), axis=0
+            margin(per_seed["ntk_rel_change"], per_seed["zeta"], spec.kernel_threshold, spec.zeta_threshold), axis=0
         ),
     }
     results.update({name: np.median(v, axis=0) for name, v in per_seed.items()})
