@@ -113,45 +113,68 @@ def test_killing_a_worker_that_holds_a_block_loses_nothing(tmp_path):
     _assert_identical(store, sweep(spec))
 
 
+class _HoldAfter:
+    """Worker plugin: once ``count`` tasks have started executing in this worker, the next one is held
+    (the event loop sleeps) after its key is written to ``flag``. With one worker thread, exactly
+    ``count`` blocks are then done and no other can finish."""
+
+    def __init__(self, count: int, flag: str):
+        self.count, self.flag, self.started = count, flag, 0
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish != "executing":
+            return
+        self.started += 1
+        if self.started == self.count + 1:
+            with open(self.flag + ".tmp", "w") as f:
+                f.write(str(key))
+            os.replace(self.flag + ".tmp", self.flag)
+            time.sleep(300)
+
+
 def test_sigint_then_resume_recomputes_only_missing_chunks(tmp_path):
-    store = tmp_path / "r.zarr"
-    argv = [
-        sys.executable,
-        "-m",
-        "phasefl.diagram",
-        "--axis",
-        "width,init_scale",
-        "--width",
-        "1:1e6:60",
-        "--init-scale",
-        "1e-3:1e3:60",
-        "--seeds",
-        "8",
-        "--chunk-cells",
-        "30",
-        "--out",
-        str(store),
-        "--quiet",
-    ]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    done = store / scaleout.MANIFEST / "done"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (done.exists() and len(list(done.iterdir())) >= 10):
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    """SIGINT while a worker holds the eleventh block (an event, not a chunk count polled for): the
+    command exits 130 with one line naming --resume, exactly 10 chunks are done, and --resume (here
+    in-process) computes only the others, to the same dataset as one sweep."""
+    from dask.distributed import Client, LocalCluster, WorkerPlugin
+
+    class Hold(_HoldAfter, WorkerPlugin):
+        pass
+
+    store, flag = tmp_path / "r.zarr", tmp_path / "held"
+    ranges = ["--width", "1:1e6:60", "--init-scale", "1e-3:1e3:60", "--seeds", "8", "--chunk-cells", "30"]
+    argv = [sys.executable, "-m", "phasefl.diagram", "--axis", "width,init_scale", *ranges, "--out", str(store)]
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    try:
+        worker = list(client.run(os.getpid).values())[0]
+        client.register_plugin(Hold(10, str(flag)))
+        proc = subprocess.Popen(
+            argv + ["--scheduler", cluster.scheduler_address, "--quiet"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.time() + 180
+        while time.time() < deadline and not flag.exists() and proc.poll() is None:  # the event: block 11 held
+            time.sleep(0.01)
+        assert flag.read_text().startswith("compute_block")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        os.kill(worker, signal.SIGKILL)  # the held task never finishes
+    finally:
+        client.close()
+        cluster.close()
     assert proc.returncode == 130, (out, err)
-    assert "--resume" in err and "Traceback" not in err
-    completed = len(list(done.iterdir()))
+    assert len(err.strip().splitlines()) == 1 and "--resume" in err and "Traceback" not in err, err
+    done = store / scaleout.MANIFEST / "done"
     grid = SweepSpec(axes=(parse_range("width", "1:1e6:60"), parse_range("init_scale", "1e-3:1e3:60")), fixed={})
     total = len(scaleout.blocks(grid.shape, scaleout.chunk_shape(grid.shape, 30)))
-    assert 10 <= completed < total
+    assert len(list(done.iterdir())) == 10
 
-    loud = [a for a in argv if a != "--quiet"]
-    resumed = subprocess.run(loud + ["--resume"], capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(argv + ["--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"resume: {completed} of {total} chunks already complete; computing {total - completed}" in resumed.stderr
-
+    assert f"resume: 10 of {total} chunks already complete; computing {total - 10}" in resumed.stderr
     spec = SweepSpec(
         axes=(parse_range("width", "1:1e6:60"), parse_range("init_scale", "1e-3:1e3:60")), fixed={}, seeds=8
     )
