@@ -226,9 +226,11 @@ def _gap_root(c, a, g, m, f0, k0, y0, lead, two_lobes, t):
     the root's stretch (rising through t1, falling through t2) and the sign of the probe's side,
     and the step stays inside the bracket within a factor 1.5; else regula falsi (Illinois)
     between the bracket's ends when both lie on that stretch; else geometric bisection. Stops
-    when a Newton step is below 1e-4 t (quadratic convergence: t + step is then good to ~1e-8
-    relative, and G there, from G + G' step / 2, to O(step^3), ~1e-12 relative; G is flat at its
-    extremum, so the error of t costs ~1e-16), when L is 0 to rounding (at a simple root,
+    when a Newton step is below 1e-4 of G's time scale there, min(t, 1 / (a max(K, K0)))
+    (quadratic convergence: t + step is then good to ~1e-8 of it, and G there, from
+    G + G' step / 2, to O(step^3), ~1e-12 relative; G is flat at its extremum, so the error of t
+    costs ~1e-16; a step bound of 1e-4 t alone is 1e-12 off where the extremum is sharp, late in
+    an alignment), when L is 0 to rounding (at a simple root,
     or anywhere inside a closed bracket: L is then rounding noise, and so is G's slope), or when
     the bracket closes.
     """
@@ -249,7 +251,8 @@ def _gap_root(c, a, g, m, f0, k0, y0, lead, two_lobes, t):
         rising = dl < 0.0 if lead else dl > 0.0  # L's slope on the root's stretch, lead: falling
         stretch = usable and rising and (abs(lv) <= tol or (lv < 0.0) == (before != lead))
         step = -lv / dl if stretch else math.nan
-        if stretch and (abs(step) <= 1e-4 * t or (abs(lv) <= tol and abs(step) <= 1e-3 * t)):
+        scale = min(t, 1.0 / (a * max(k, k0)))  # the time scale of G near t: F moves at a K, F_kernel at a K0
+        if stretch and (abs(step) <= 1e-4 * scale or (abs(lv) <= tol and abs(step) <= 1e-3 * t)):
             # Newton has converged, or L is 0 to rounding at a simple root. G at the root t + step,
             # where G' = 0, is G + G' step / 2 up to a term in step^3
             yk = y0 * math.exp(-a * k0 * t)
@@ -357,9 +360,9 @@ def _distance(c):
     other root. G is then evaluated at each root (and the limit taken), and the largest kept.
 
     Accuracy: a root to ~1e-8 relative in t and G from its slope there (``_gap_root``) put G
-    within ~1e-12 relative of its extremum (2.8 probes of L per draw on average over the default
-    diagram's range, against 3.5 for a root to 1e-12, with the same D to the tests' 1e-12
-    tolerance); G itself is
+    within ~1e-12 relative of its extremum (2.9 probes of L per draw on average over the default
+    diagram's range, against 3.5 for a root to 1e-12 relative in t; over the README's diagrams
+    the two D agree to 2e-13 relative, or 7e-15 absolute where D is tiny); G itself is
     the difference of two residuals accurate to a few ulps, so D is exact to ~1e-12 relative
     plus a few eps absolute. Where L stays within its rounding (~1e-14) all along, which only
     happens deep in the kernel regime with D below ~1e-13, D is good to ~1e-14 absolute.
