@@ -38,7 +38,7 @@ from common import jsonable, run_child, timed  # noqa: E402
 
 from phasefl import kernels  # noqa: E402
 from phasefl._generated.closed_form import kernel_baseline_at, observables_final, slope_at  # noqa: E402
-from phasefl.kernels import _constants  # noqa: E402
+from phasefl.kernels import column_constants  # noqa: E402
 
 COMMAND = ["--axis", "width,init_scale", "--width", "1:1e6:1000", "--init-scale", "1e-3:1e3:1000"]
 SMOKE_COMMAND = ["--axis", "width,init_scale", "--width", "1:1e3:8", "--init-scale", "0.1:10:8", "--seeds", "1"]
@@ -51,7 +51,7 @@ def _sampled_distance(inputs, n_times, out):
     for i in numba.prange(inputs.shape[1]):
         kappa, lr_u, lr_w, a = inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i]
         uu, ww = inputs[5, i], inputs[6, i]
-        c = _constants(inputs, i)
+        c = column_constants(inputs, i)
         k0 = kappa * kappa * (lr_u * ww + lr_w * uu)
         kinf = observables_final(c)[1]
         if kinf == 0.0:  # degenerate collapse: F -> 0 on the time scale of the start

@@ -74,7 +74,7 @@ def per_draw_gd(draws: int, seed: int = 0) -> dict:
     from phasefl import Model, classify, diagram
     from phasefl.sweep import cell_parameters
 
-    spec = diagram._sweep_spec(diagram.build_parser().parse_args(COMMAND[:6]))
+    spec = diagram.sweep_spec(diagram.build_parser().parse_args(COMMAND[:6]))
     cells = {k: v.ravel() for k, v in cell_parameters(spec).items()}
     rng = np.random.default_rng(seed)
     small = np.flatnonzero(cells["width"] <= 1000)  # a step costs O(width): wider draws would take minutes

@@ -13,9 +13,10 @@ Every measurement runs in a fresh process:
 * ``-X importtime`` of the same CLI run: import time by top-level package and the largest
   single imports;
 * a phase breakdown (this file run with ``--phases``): the imports one by one, then
-  ``phasefl.diagram.main`` with timers wrapped around each numba kernel (first call = cache
-  load or compile + run; the same call repeated afterwards = run only), the sampling, the
-  Dataset assembly, the analytic boundaries, the plot, the netCDF write and each savefig.
+  ``phasefl.diagram.main`` with timers wrapped around the function of each numba kernel in
+  ``phasefl.kernels`` (first call = cache load or compile + run; the same call repeated
+  afterwards = run only), the sampling, the Dataset assembly, the analytic boundaries, the
+  plot, the netCDF write and each savefig.
 """
 
 from __future__ import annotations
@@ -207,10 +208,10 @@ def phases(out_dir: str, cli_args: list[str]) -> dict:
 
         setattr(owner, name, wrapper)
 
-    for name in ("_sweep_block", "_orders", "_finals", "_baseline_distance", "_trajectories", "_exponent_grid"):
+    for name in ("sweep_block", "orders", "finals", "baseline_distance", "trajectories", "exponent_grid"):
         wrap(kernels, name, f"numba kernel {name}", keep_args=True)
     wrap(phasefl.sweep, "initializations", "sweep: sample Gram numbers")
-    wrap(phasefl.sweep, "_dataset", "sweep: assemble xarray Dataset")
+    wrap(phasefl.sweep, "results_dataset", "sweep: assemble xarray Dataset")
     wrap(phasefl.sweep, "typical_boundaries", "analytic boundaries (typical_boundaries)")
     wrap(phasefl.plot, "plot_diagram", "plot_diagram (figure)")
     wrap(xarray.Dataset, "to_netcdf", "write diagram.nc")

@@ -15,7 +15,7 @@
    - labels (``kernels.orders``): the 7 outputs of ``order_parameters`` (operations of
      ``cell_constants`` and ``order_parameters``), per cell;
    - finals (``kernels.finals``): the 9 outputs of ``observables_final``, per cell;
-   - trajectory_per_time (``kernels._trajectories``): the 9 outputs of ``observables_at(t, c)``
+   - trajectory_per_time (``kernels.DISPATCHERS[kernels.trajectories]``): the 9 outputs of ``observables_at(t, c)``
      restricted to the operations that depend on t (t enters as a t-dependent value; an
      operation is t-dependent when one of its operands is), per cell x time. The t-independent
      rest (``cell_constants`` and the hoisted part of ``observables_at``) is done once per cell

@@ -16,13 +16,13 @@ import numba
 import numpy as np
 
 from phasefl._generated.closed_form import observables_at
-from phasefl.kernels import _constants  # the cell constants of one input column, as phasefl's loops take them
+from phasefl.kernels import column_constants  # the cell constants of one input column, as phasefl's loops take them
 
 
 @numba.njit(parallel=True)
 def _traj_F(inputs, times, out):
     for i in numba.prange(inputs.shape[1]):
-        c = _constants(inputs, i)
+        c = column_constants(inputs, i)
         for j in range(times.shape[0]):
             out[i, j] = observables_at(times[j], c)[0]
 
@@ -30,7 +30,7 @@ def _traj_F(inputs, times, out):
 @numba.njit(parallel=True)
 def _traj_FK(inputs, times, out):
     for i in numba.prange(inputs.shape[1]):
-        c = _constants(inputs, i)
+        c = column_constants(inputs, i)
         for j in range(times.shape[0]):
             obs = observables_at(times[j], c)
             out[0, i, j] = obs[0]

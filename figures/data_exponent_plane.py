@@ -15,8 +15,7 @@ import sys
 
 import numpy as np
 import xarray as xr
-from phasefl.asymptotics import EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATIONS, exponent_table
-from phasefl.diagram import _markers
+from phasefl.asymptotics import EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATIONS, exponent_table, plane_markers
 
 from common import arguments, save_netcdf
 
@@ -34,7 +33,7 @@ def main(argv=None) -> int:
     for key, arr in table.items():
         ds[key] = (AXES, arr.astype(np.int8) if key == "label" else arr)
     ds.attrs.update({f"fixed_{k}": v for k, v in fixed.items()})
-    ds.attrs["markers"] = json.dumps(_markers(list(AXES), values, fixed), default=float)
+    ds.attrs["markers"] = json.dumps(plane_markers(list(AXES), values, fixed), default=float)
     print(f"wrote {save_netcdf(ds, args.data / 'exponent_plane.nc')}")
     return 0
 

@@ -21,8 +21,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from phasefl.empirical.plot import _edges
-from phasefl.plot import _CMAP, _NORM, REGIME_COLORS
+from phasefl.empirical.plot import coordinate_edges
+from phasefl.plot import REGIME_CMAP, REGIME_COLORS, REGIME_NORM
 from phasefl.regimes import LABELS
 
 from data_empirical import unpack
@@ -43,7 +43,14 @@ def _log_axes(ax, xlabel: str, ylabel: str | None = None) -> None:
 def _deep_map(ax, deep: xr.Dataset) -> list:
     x, y = deep["init_scale"].values, deep["lr_ratio"].values
     label, exact = deep["label"].values.T, deep["exact_label"].values.T
-    ax.pcolormesh(_edges(deep, "init_scale"), _edges(deep, "lr_ratio"), label, cmap=_CMAP, norm=_NORM, rasterized=True)
+    ax.pcolormesh(
+        coordinate_edges(deep, "init_scale"),
+        coordinate_edges(deep, "lr_ratio"),
+        label,
+        cmap=REGIME_CMAP,
+        norm=REGIME_NORM,
+        rasterized=True,
+    )
     for j in range(y.size):
         for i in range(x.size):
             dark = LABELS[label[j, i]] in ("alignment", "rescaling")
@@ -71,7 +78,7 @@ def _deep_map(ax, deep: xr.Dataset) -> list:
 
 def _exact_map(ax, exact: xr.Dataset, boundary: xr.Dataset) -> list:
     x, y = exact["init_scale"].values, exact["lr_ratio"].values
-    ax.pcolormesh(x, y, exact["label"].values.T, cmap=_CMAP, norm=_NORM, shading="nearest", rasterized=True)
+    ax.pcolormesh(x, y, exact["label"].values.T, cmap=REGIME_CMAP, norm=REGIME_NORM, shading="nearest", rasterized=True)
     bx, by = boundary["init_scale"].values, boundary["lr_ratio"].values
     rk, zeta = np.abs(boundary["ntk_rel_change"].values.T), boundary["zeta"].values.T
     eps, zstar = exact.attrs["kernel_threshold"], exact.attrs["zeta_threshold"]

@@ -13,7 +13,7 @@ import numpy as np
 from . import kernels
 from ._generated.closed_form import EXPONENTS
 from .regimes import LABELS
-from .scalings import EXPONENT_NAMES, PARAMETRIZATIONS  # noqa: F401  (also re-exported: the exponent tables live in scalings)
+from .scalings import EXPONENT_NAMES, PARAMETRIZATIONS  # (also re-exported: the exponent tables live in scalings)
 
 EXPONENT_MEANING = {
     "alpha": "output scale kappa ~ d^-alpha",
@@ -59,3 +59,48 @@ def phase_exponents(alpha: float, b_u: float, b_w: float, c_u: float, c_w: float
     table = exponent_table(alpha, b_u, b_w, c_u, c_w)
     values = {name: float(v) for name, v in table.items()}
     return Exponents(label=LABELS[int(values.pop("label"))], **values)
+
+
+#: How the named parametrizations are written in titles and on the exponent plane's markers.
+PARAMETRIZATION_TITLES = {"ntk": "NTK", "mean-field": "mean-field", "mup": "μP", "standard": "standard"}
+
+
+def plane_markers(names, values, fixed) -> list[dict]:
+    """Markers of the named parametrizations on an exponent plane: each one on the plane, or else
+    the plane point with the same (x, rho) (only those matter).
+
+    ``names``: the one or two exponents of the plane's axes; ``values``: name -> increasing axis
+    values (only points within their range get a marker); ``fixed``: the other exponents' values.
+    Each marker is a dict with ``name``, ``x``, ``y``, ``on_plane`` and ``marker``; parametrizations
+    at the same point share one, named "A = B".
+    """
+    dx = {"alpha": 1, "b_u": 1, "b_w": 1, "c_u": 0, "c_w": 0}
+    drho = {"alpha": 0, "b_u": -2, "b_w": 2, "c_u": 1, "c_w": -1}
+    out = []
+    for pname, exps in PARAMETRIZATIONS.items():
+        p = dict(zip(EXPONENT_NAMES, exps))
+        on_plane = all(abs(p[n] - fixed[n]) < 1e-12 for n in fixed)
+        if on_plane:
+            point = [p[names[0]], p[names[1]] if len(names) > 1 else 0.0]
+        else:
+            if len(names) < 2:
+                continue
+            x_of = lambda e: e["alpha"] + e["b_u"] + e["b_w"] - 1  # noqa: E731
+            rho_of = lambda e: e["c_u"] - e["c_w"] + 2 * (e["b_w"] - e["b_u"])  # noqa: E731
+            here = {**fixed, names[0]: 0.0, names[1]: 0.0}
+            a = np.array([[dx[names[0]], dx[names[1]]], [drho[names[0]], drho[names[1]]]], dtype=float)
+            if abs(np.linalg.det(a)) < 1e-12:
+                continue
+            point = list(np.linalg.solve(a, [x_of(p) - x_of(here), rho_of(p) - rho_of(here)]))
+        lo = [values[n][0] for n in names]
+        hi = [values[n][-1] for n in names]
+        if not all(lo[i] <= point[i] <= hi[i] for i in range(len(names))):
+            continue
+        same = [mk for mk in out if abs(mk["x"] - point[0]) < 1e-9 and abs(mk["y"] - point[-1]) < 1e-9]
+        if same:  # parametrizations with the same (x, rho) share one marker
+            same[0]["name"] += " = " + PARAMETRIZATION_TITLES[pname]
+            same[0]["on_plane"] |= on_plane
+        else:
+            title = PARAMETRIZATION_TITLES[pname]
+            out.append({"name": title, "x": point[0], "y": point[-1], "on_plane": on_plane, "marker": "o"})
+    return out

@@ -19,7 +19,7 @@ def kernel_baseline_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d
     """F_kernel for a batch of cells: array of shape S + (T,) (arguments as in ``solve_batch``)."""
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
-    kernels.announce_compiling("phasefl.kernel_baseline", kernels._baselines)
+    kernels.announce_compiling("phasefl.kernel_baseline", kernels.baselines)
     return kernels.baselines(inputs, times).reshape(shape + (times.size,))
 
 
@@ -28,10 +28,10 @@ def baseline_distance_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw,
 
     0 means the exact dynamics are the kernel dynamics; Theta(1) means feature learning changed
     the function's path. Exact: the maximum is located at a root of the closed-form derivative
-    (see ``phasefl.kernels._baseline_distance``); 0 when F0 = m (nothing to learn).
+    (see ``phasefl.kernels.baseline_distance``); 0 when F0 = m (nothing to learn).
     """
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
-    kernels.announce_compiling("the kernel-baseline distance", kernels._baseline_distance)
+    kernels.announce_compiling("the kernel-baseline distance", kernels.baseline_distance)
     return kernels.baseline_distance(inputs).reshape(shape)
 
 

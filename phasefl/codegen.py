@@ -36,10 +36,10 @@ class _Printer(PythonCodePrinter):
         return f"_exp_decay({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_hypot(self, expr):
-        return f"_hypot({', '.join(self._print(a) for a in expr.args)})"
+        return f"fast_hypot({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_atan2(self, expr):
-        return f"_atan2({', '.join(self._print(a) for a in expr.args)})"
+        return f"fast_atan2({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Integer(self, expr):
         return f"{float(expr)!r}"  # keep every variable float64 in numba
@@ -104,7 +104,7 @@ def _exp_decay(z, shift, scale, inv_scale):
 
 
 {JIT}
-def _hypot(x, y):
+def fast_hypot(x, y):
     """hypot(x, y) as sqrt(x^2 + y^2) where the squares can neither overflow nor lose the result
     (a sqrt costs about 2 ns; math.hypot 12-21 ns, depending on its arguments); else math.hypot."""
     big = max(abs(x), abs(y))
@@ -114,7 +114,7 @@ def _hypot(x, y):
 
 
 {JIT}
-def _atan2(y, x):
+def fast_atan2(y, x):
     """atan2(y, x) within 3.5 ulp at the same cost for every argument (about 11 ns; glibc's atan2
     takes 12 ns for angles near 0 and 23 ns for angles of order 1, which made the rotation
     observables' cost depend on the regime). SLEEF's atan2k (u3.5; Boost licence): the angle is

@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .asymptotics import EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATIONS, exponent_table
+from .asymptotics import (
+    EXPONENT_MEANING,
+    EXPONENT_NAMES,
+    PARAMETRIZATION_TITLES,
+    PARAMETRIZATIONS,
+    exponent_table,
+    plane_markers,
+)
 from .cli import (
     DEFAULT_FORMATS,
     Parser,
@@ -183,7 +190,8 @@ def _run_store(args, spec, store: Path, resume: bool) -> None:
         scaleout.execute(spec, store, todo, args.scheduler, progress=bar.update, log=log)
 
 
-def _sweep_spec(args):
+def sweep_spec(args):
+    """The SweepSpec of a finite-width diagram's parsed command-line arguments (UsageError on conflicts)."""
     from .sweep import AXES, Axis, SweepSpec, parse_range
 
     names = parse_axes(args.axis, AXES)
@@ -228,7 +236,7 @@ def _finite_width(args):
     from . import scaleout
     from .sweep import blocks, chunk_shape, default_block_cells, sweep, typical_boundaries
 
-    spec = _sweep_spec(args)
+    spec = sweep_spec(args)
     if args.chunk_cells is not None and args.chunk_cells < 1:
         raise UsageError(f"--chunk-cells must be >= 1, got {args.chunk_cells}")
     names = [a.name for a in spec.axes]
@@ -262,7 +270,7 @@ def _finite_width(args):
     width_text = "" if "width" in names else f" · width d = {fixed.get('width', 1000):g}"
     target_text = "" if "target" in names else f" · target m = {fixed.get('target', 1.0):g}"
     title = (
-        f"Exact phase diagram · {_pretty(spec.param)} parametrization{width_text}{target_text} · "
+        f"Exact phase diagram · {PARAMETRIZATION_TITLES[spec.param]} parametrization{width_text}{target_text} · "
         f"{spec.seeds} seed{'s' if spec.seeds > 1 else ''} per cell\n{spec.formulas(math=True)}"
     )
     from .plot import plot_diagram
@@ -326,7 +334,7 @@ def _asymptotic(args):
         **{f"fixed_{k}": float(v) for k, v in fixed.items()},
         command="python -m phasefl.diagram " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
     )
-    markers = _markers(names, values, fixed)
+    markers = plane_markers(names, values, fixed)
     symbol = {"alpha": r"\alpha", "b_u": "b_u", "b_w": "b_w", "c_u": "c_u", "c_w": "c_w"}
     fixed_text = ", ".join(f"${symbol[k]} = {v:g}$" for k, v in fixed.items())
     fig = plot_exponent_plane(
@@ -339,43 +347,6 @@ def _asymptotic(args):
     labels = ds["label"].values
     summary = [f"{name:<13}{int((labels == k).sum()):>8} grid points" for k, name in enumerate(LABELS)]
     return ds, fig, summary
-
-
-def _markers(names, values, fixed) -> list[dict]:
-    """Named parametrizations on the plane, or the plane point with the same (x, rho) (only those matter)."""
-    dx = {"alpha": 1, "b_u": 1, "b_w": 1, "c_u": 0, "c_w": 0}
-    drho = {"alpha": 0, "b_u": -2, "b_w": 2, "c_u": 1, "c_w": -1}
-    out = []
-    for pname, exps in PARAMETRIZATIONS.items():
-        p = dict(zip(EXPONENT_NAMES, exps))
-        on_plane = all(abs(p[n] - fixed[n]) < 1e-12 for n in fixed)
-        if on_plane:
-            point = [p[names[0]], p[names[1]] if len(names) > 1 else 0.0]
-        else:
-            if len(names) < 2:
-                continue
-            x_of = lambda e: e["alpha"] + e["b_u"] + e["b_w"] - 1  # noqa: E731
-            rho_of = lambda e: e["c_u"] - e["c_w"] + 2 * (e["b_w"] - e["b_u"])  # noqa: E731
-            here = {**fixed, names[0]: 0.0, names[1]: 0.0}
-            a = np.array([[dx[names[0]], dx[names[1]]], [drho[names[0]], drho[names[1]]]], dtype=float)
-            if abs(np.linalg.det(a)) < 1e-12:
-                continue
-            point = list(np.linalg.solve(a, [x_of(p) - x_of(here), rho_of(p) - rho_of(here)]))
-        lo = [values[n][0] for n in names]
-        hi = [values[n][-1] for n in names]
-        if not all(lo[i] <= point[i] <= hi[i] for i in range(len(names))):
-            continue
-        same = [mk for mk in out if abs(mk["x"] - point[0]) < 1e-9 and abs(mk["y"] - point[-1]) < 1e-9]
-        if same:  # parametrizations with the same (x, rho) share one marker
-            same[0]["name"] += " = " + _pretty(pname)
-            same[0]["on_plane"] |= on_plane
-        else:
-            out.append({"name": _pretty(pname), "x": point[0], "y": point[-1], "on_plane": on_plane, "marker": "o"})
-    return out
-
-
-def _pretty(param: str) -> str:
-    return {"ntk": "NTK", "mean-field": "mean-field", "mup": "μP", "standard": "standard"}[param]
 
 
 def _number(name: str, text: str) -> float:
@@ -407,7 +378,7 @@ def _to_store(args) -> tuple[list[str], list[Path]]:
 
     from . import scaleout
 
-    spec = _sweep_spec(args)
+    spec = sweep_spec(args)
     if args.chunk_cells is not None and args.chunk_cells < 1:
         raise UsageError(f"--chunk-cells must be >= 1, got {args.chunk_cells}")
     store = Path(args.out)

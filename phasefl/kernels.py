@@ -38,7 +38,7 @@ _X_VAR, _M, _G, _KC, _F0, _K0, _KINF_FWD, _KIND = (
 
 
 @numba.njit(cache=True, inline="always")
-def _constants(inputs, i):
+def column_constants(inputs, i):
     """Cell constants of column i of the (9, n) input array."""
     return cell_constants(
         inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
@@ -50,7 +50,7 @@ def _constants(inputs, i):
 def _trajectories(inputs, times, out):
     n = inputs.shape[1]
     for i in numba.prange(n):
-        c = _constants(inputs, i)
+        c = column_constants(inputs, i)
         for j in range(times.shape[0]):
             obs = observables_at(times[j], c)
             for k in range(N_OBS):
@@ -60,7 +60,7 @@ def _trajectories(inputs, times, out):
 @numba.njit(parallel=True, cache=True)
 def _slopes(inputs, times, out):
     for i in numba.prange(inputs.shape[1]):
-        c = _constants(inputs, i)
+        c = column_constants(inputs, i)
         for j in range(times.shape[0]):
             out[i, j] = slope_at(times[j], c)[0]
 
@@ -68,7 +68,7 @@ def _slopes(inputs, times, out):
 @numba.njit(parallel=True, cache=True)
 def _finals(inputs, out):
     for i in numba.prange(inputs.shape[1]):
-        c = _constants(inputs, i)
+        c = column_constants(inputs, i)
         obs = observables_final(c)
         for k in range(N_OBS):
             out[k, i] = obs[k]
@@ -77,13 +77,13 @@ def _finals(inputs, out):
 @numba.njit(parallel=True, cache=True)
 def _ntk_plain_finals(inputs, out):
     for i in numba.prange(inputs.shape[1]):
-        out[i] = ntk_plain_final(_constants(inputs, i))[0]
+        out[i] = ntk_plain_final(column_constants(inputs, i))[0]
 
 
 @numba.njit(parallel=True, cache=True)
 def _orders(inputs, out):
     for i in numba.prange(inputs.shape[1]):
-        c = _constants(inputs, i)
+        c = column_constants(inputs, i)
         par = order_parameters(c)
         for k in range(N_ORDER):
             out[k, i] = par[k]
@@ -144,7 +144,7 @@ def orders(inputs: np.ndarray) -> np.ndarray:
 @numba.njit(parallel=True, cache=True)
 def _baselines(inputs, times, out):
     for i in numba.prange(inputs.shape[1]):
-        c = _constants(inputs, i)
+        c = column_constants(inputs, i)
         for j in range(times.shape[0]):
             out[i, j] = kernel_baseline_at(times[j], c)[0]
 
@@ -159,7 +159,7 @@ def baselines(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:
 @numba.njit(parallel=True, cache=True)
 def _at_time(inputs, t, out):
     for i in numba.prange(inputs.shape[1]):
-        c = _constants(inputs, i)
+        c = column_constants(inputs, i)
         obs = observables_at(t, c)
         for k in range(N_OBS):
             out[k, i] = obs[k]
@@ -398,7 +398,7 @@ def _distance(c):
 def _baseline_distance(inputs, out):
     """out[i]: the kernel-baseline distance of column i (``_distance``)."""
     for i in numba.prange(inputs.shape[1]):
-        out[i] = _distance(_constants(inputs, i))
+        out[i] = _distance(column_constants(inputs, i))
 
 
 #: Per-sample quantities of a sweep block whose median over seeds ``sweep_block`` reports (the
@@ -458,7 +458,7 @@ def margin(rk, zeta, kernel_threshold, zeta_threshold):
 
 
 @numba.njit(cache=True)
-def _sort(v):
+def sort_nan_last(v):
     """Sort v in place, NaN last (as np.sort). Insertion sort up to 32 values: numba's own sort
     allocates its stack on every call, which costs more than sorting a handful of seeds."""
     n = v.shape[0]
@@ -475,7 +475,7 @@ def _sort(v):
 
 
 @numba.njit(cache=True)
-def _median(v):
+def sorted_median(v):
     """np.median of a sorted array (NaN sorted last; any NaN gives NaN), to the bit."""
     n = v.shape[0]
     if v[n - 1] != v[n - 1]:
@@ -486,7 +486,7 @@ def _median(v):
 
 
 @numba.njit(cache=True)
-def _quantile(v, q):
+def sorted_quantile(v, q):
     """np.quantile(v, q) of a sorted array (linear interpolation, numpy's formula), to the bit."""
     n = v.shape[0]
     if v[n - 1] != v[n - 1]:
@@ -544,12 +544,12 @@ def _sweep_block(hyper, gram, kernel_threshold, zeta_threshold, t, samples, out)
                 samples[_S_LOSS_T, i, s] = math.nan
         for k in range(_N_MEDIANS):
             v = samples[k, i]
-            _sort(v)
-            out[k, i] = _median(v)
+            sort_nan_last(v)
+            out[k, i] = sorted_median(v)
         for j in range(2):
             v = samples[_S_QUARTILES[j], i]
-            out[_N_MEDIANS + 2 * j, i] = _quantile(v, 0.25)
-            out[_N_MEDIANS + 2 * j + 1, i] = _quantile(v, 0.75)
+            out[_N_MEDIANS + 2 * j, i] = sorted_quantile(v, 0.25)
+            out[_N_MEDIANS + 2 * j + 1, i] = sorted_quantile(v, 0.75)
         out[_R_DOMINANT_U, i] = n_u / seeds
         out[_R_LABEL, i] = _most_frequent(n0, n1, n2, n3)
         out[_R_LABEL + 1, i], out[_R_LABEL + 2, i] = n0 / seeds, n1 / seeds
@@ -622,32 +622,50 @@ def exponent_grid(exps: np.ndarray) -> np.ndarray:
     return out
 
 
-def cache_is_warm(*kernels) -> bool:
-    """Whether the given numba kernels (default: those of a diagram sweep) run without compiling:
-    each is compiled in this process already, or numba's on-disk cache holds it, fresh (an index
-    written for this file as it is now). False means the first call compiles them (about 30 s
-    for a sweep's, once after an install or ``make generate``). This reads numba's private cache
-    attributes; where they have changed (or the index cannot be read) it says True, and so
-    nothing gets announced."""
+# The numba dispatcher behind each public function of this module: what ``cache_is_warm`` and
+# ``announce_compiling`` look at when given the function (a benchmark may also call one directly,
+# with its output array allocated once).
+DISPATCHERS = {
+    trajectories: _trajectories,
+    slopes: _slopes,
+    finals: _finals,
+    ntk_plain_finals: _ntk_plain_finals,
+    orders: _orders,
+    baselines: _baselines,
+    at_time: _at_time,
+    baseline_distance: _baseline_distance,
+    sweep_block: _sweep_block,
+    exponent_grid: _exponent_grid,
+}
+
+
+def cache_is_warm(*functions) -> bool:
+    """Whether the numba kernels of the given public functions of this module (default:
+    ``sweep_block``, a diagram sweep's) run without compiling: each is compiled in this process
+    already, or numba's on-disk cache holds it, fresh (an index written for this file as it is
+    now). False means the first call compiles them (about 30 s for a sweep's, once after an
+    install or ``make generate``). This reads numba's private cache attributes; where they have
+    changed (or the index cannot be read) it says True, and so nothing gets announced."""
+    dispatchers = [DISPATCHERS[function] for function in functions] if functions else [_sweep_block]
     try:
-        return all(
-            kernel.signatures or kernel._cache._cache_file._load_index() for kernel in kernels or (_sweep_block,)
-        )
+        return all(kernel.signatures or kernel._cache._cache_file._load_index() for kernel in dispatchers)
     except Exception:  # numba's private cache layout changed: assume warm, say nothing
         return True
 
 
-_announced: set[str] = set()
+#: Names of the kernels ``announce_compiling`` has looked at in this process.
+announced: set[str] = set()
 
 
-def announce_compiling(what: str, *kernels) -> None:
-    """Say once on stderr that numba is compiling ``what``, before a public function's first call
-    runs kernels that are neither compiled in this process nor in numba's on-disk cache. Each kernel
-    is looked at once per process: later calls cost a set lookup."""
-    new = [kernel for kernel in kernels if kernel.__name__ not in _announced]
+def announce_compiling(what: str, *functions) -> None:
+    """Say once on stderr that numba is compiling ``what``, before the first call of public
+    functions of this module (``functions``) whose kernels are neither compiled in this process
+    nor in numba's on-disk cache. Each kernel is looked at once per process: later calls cost a
+    set lookup."""
+    new = [function for function in functions if DISPATCHERS[function].__name__ not in announced]
     if not new:
         return
-    _announced.update(kernel.__name__ for kernel in new)
+    announced.update(DISPATCHERS[function].__name__ for function in new)
     if not cache_is_warm(*new):
         print(
             f"phasefl: compiling the numba kernels of {what} (once after an install or update, up to a"

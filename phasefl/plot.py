@@ -53,9 +53,9 @@ from .regimes import LABELS  # noqa: E402
 REGIME_COLORS = {"kernel": "#EEDD88", "alignment": "#0072B2", "disalignment": "#E69F00", "rescaling": "#8C3B00"}
 #: Text colour that reads on each regime colour.
 REGIME_TEXT = {"kernel": "black", "alignment": "white", "disalignment": "black", "rescaling": "white"}
-_CMAP = ListedColormap([REGIME_COLORS[name] for name in LABELS], name="phasefl_regimes")
-_NORM = BoundaryNorm(np.arange(len(LABELS) + 1) - 0.5, len(LABELS))
-REGIME_CMAP, REGIME_NORM = _CMAP, _NORM
+#: Colour map and norm of the label codes (0 to 3, in the order of LABELS).
+REGIME_CMAP = ListedColormap([REGIME_COLORS[name] for name in LABELS], name="phasefl_regimes")
+REGIME_NORM = BoundaryNorm(np.arange(len(LABELS) + 1) - 0.5, len(LABELS))
 #: NTK change, log10 K_inf/K0: purple shrinks, white unchanged, green grows.
 NTK_CMAP = matplotlib.colormaps["PRGn"]
 #: Distance from the kernel regime: light (kernel-like) to dark (far); never pure white or black.
@@ -138,7 +138,7 @@ def _axis_label(ds: xr.Dataset, name: str) -> str:
     return AXIS_LABELS[name]
 
 
-def _log_axis(ax, which: str, values: np.ndarray) -> None:
+def log_axis(ax, which: str, values: np.ndarray) -> None:
     """Log scale; minor ticks only on short ranges (on long ones they are clutter, and slow to draw)."""
     getattr(ax, f"set_{which}scale")("log")
     if np.log10(np.max(values) / np.min(values)) > 3:
@@ -151,11 +151,11 @@ def _is_log(ds: xr.Dataset, name: str) -> bool:
 
 def _setup_axes(ax, ds: xr.Dataset, xname: str, yname: str | None, ylabel: bool = True) -> None:
     if _is_log(ds, xname):
-        _log_axis(ax, "x", ds[xname].values)
+        log_axis(ax, "x", ds[xname].values)
     ax.set_xlabel(_axis_label(ds, xname), fontsize=FONT["label"])
     if yname is not None:
         if _is_log(ds, yname):
-            _log_axis(ax, "y", ds[yname].values)
+            log_axis(ax, "y", ds[yname].values)
         if ylabel:
             ax.set_ylabel(_axis_label(ds, yname), fontsize=FONT["label"])
     ax.tick_params(labelsize=FONT["tick"])
@@ -263,8 +263,8 @@ def regime_map(ax, ds: xr.Dataset, xname: str, yname: str, label: np.ndarray | N
         label,
         xlog=_is_log(ds, xname),
         ylog=_is_log(ds, yname),
-        cmap=_CMAP,
-        norm=_NORM,
+        cmap=REGIME_CMAP,
+        norm=REGIME_NORM,
         method=method,
     )
 
@@ -363,7 +363,7 @@ def _decade_colorbar(fig, mappable, ax, vmin: int, vmax: int, label: str, ends: 
 
 def regime_colorbar(fig, ax, present: np.ndarray | None = None):
     """The regime key as a categorical colour bar beside ``ax``; absent regimes say so."""
-    cbar = fig.colorbar(ScalarMappable(norm=_NORM, cmap=_CMAP), ax=ax, pad=0.02, fraction=0.06)
+    cbar = fig.colorbar(ScalarMappable(norm=REGIME_NORM, cmap=REGIME_CMAP), ax=ax, pad=0.02, fraction=0.06)
     names = [name if present is None or present[k] else f"{name}\n(none here)" for k, name in enumerate(LABELS)]
     cbar.set_ticks(np.arange(len(LABELS)), labels=names)
     cbar.ax.invert_yaxis()  # kernel on top, read in the order of LABELS
@@ -373,7 +373,7 @@ def regime_colorbar(fig, ax, present: np.ndarray | None = None):
     return cbar
 
 
-def _regime_legend(ax, labels: np.ndarray, extra=(), fontsize: float | None = None) -> None:
+def regime_legend(ax, labels: np.ndarray, extra=(), fontsize: float | None = None) -> None:
     """Legend of the regime colours (and ``extra`` handles) below the figure's panels; the numbers
     are counts of grid cells."""
     counts = {name: int((labels == k).sum()) for k, name in enumerate(LABELS)}
@@ -797,7 +797,7 @@ def plot_exponent_plane(ds: xr.Dataset, markers: list[dict], title: str = "", *,
     grid = fig.add_gridspec(2, 2, height_ratios=[5.4, 1.0])
     axes = [fig.add_subplot(grid[0, k]) for k in range(2)]
     label = ds["label"].values.T
-    draw_map(axes[0], x, y, label, xlog=False, ylog=False, cmap=_CMAP, norm=_NORM, method=method)
+    draw_map(axes[0], x, y, label, xlog=False, ylog=False, cmap=REGIME_CMAP, norm=REGIME_NORM, method=method)
     change = ds["ntk_change"].values.T
     finite = change[np.isfinite(change)]
     lo = math.floor(float(finite.min())) if finite.size else -1

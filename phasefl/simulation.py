@@ -21,7 +21,7 @@ from scipy.integrate import DOP853
 from .params import Model, check_positive, check_times, check_weights
 from .results import OBSERVABLES, State, Trajectory
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "Flow", "Observer", "angle_between", "dot2", "unit_vector"]
 
 #: Relative tolerance of the DOP853 integrator (scipy refuses values below 100 eps ~ 2.2e-14).
 RTOL = 1e-13
@@ -47,7 +47,7 @@ _SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant for float64
 
 
 @numba.njit(cache=True)
-def _dot(x: np.ndarray, y: np.ndarray) -> float:
+def dot2(x: np.ndarray, y: np.ndarray) -> float:
     """x . y as if summed in twice the working precision, then rounded (Ogita-Rump-Oishi Dot2).
 
     Every product is split exactly into p + e (Dekker) and every partial sum's rounding error is
@@ -158,7 +158,7 @@ def simulate(model: Model, u0, w0, times, method: str = "flow", step: float | No
     ``cos_uw = u.w / (|u| |w|)`` (nan if u or w is zero); ``rot_u`` = angle between u(t)
     and u0 in [0, pi], computed as ``2 atan2(|a - b|, |a + b|)`` on the unit vectors
     (Kahan; accurate for tiny and near-pi angles), nan if u0 = 0 or u(t) = 0; ``rot_w``
-    likewise; ``loss_excess = (a/2) (F - m)^2``. Dot products are compensated (``_dot``: as
+    likewise; ``loss_excess = (a/2) (F - m)^2``. Dot products are compensated (``dot2``: as
     if in twice the working precision, independent of the CPU and the BLAS kernel); cos and
     the angles are computed from copies rescaled to max |.| = 1, so they keep their digits for
     tiny or huge weights; an observable that overflows is inf, never an exception.
@@ -217,16 +217,16 @@ def simulate(model: Model, u0, w0, times, method: str = "flow", step: float | No
         step = check_positive("step", step)
 
     kappa, eta_u, eta_w, a, _ = model.as_tuple()
-    k0 = kappa * kappa * (eta_u * _dot(w0, w0) + eta_w * _dot(u0, u0))
+    k0 = kappa * kappa * (eta_u * dot2(w0, w0) + eta_w * dot2(u0, u0))
     # initial time scale 1/(a K0); K0 > 0 unless |u0|^2, |w0|^2 underflow (then the flow is frozen)
     t_scale = min(1.0 / (a * k0), 1e300) if a * k0 > 0.0 else 1e300
     t_scale = max(t_scale, 1e-300)
 
-    obs = _Observer(model, u0, w0)
+    obs = Observer(model, u0, w0)
     sorted_times, inverse = np.unique(times, return_inverse=True)
     values = np.empty((sorted_times.size, len(OBSERVABLES)))
 
-    flow = _Flow(model, u0, w0)
+    flow = Flow(model, u0, w0)
     if not (flow.frozen or math.isfinite(a * k0)):
         raise ValueError(
             f"the NTK at initialization overflows (a K0 = {a * k0!r}): no step can follow the flow; "
@@ -270,14 +270,14 @@ def _near_rest(model: Model, u: np.ndarray, w: np.ndarray) -> tuple[bool, float,
     eta_u kappa |F - m| |w| / K <= |F - m| / (kappa |w|), likewise for w.
     """
     kappa, eta_u, eta_w, a, _ = model.as_tuple()
-    uu = _dot(u, u)
-    ww = _dot(w, w)
-    resid = abs(kappa * _dot(u, w) - model.target)
+    uu = dot2(u, u)
+    ww = dot2(w, w)
+    resid = abs(kappa * dot2(u, w) - model.target)
     near = resid <= FREEZE_TOL * kappa * math.sqrt(uu * ww)
     return near, a * kappa * kappa * (eta_u * ww + eta_w * uu), uu, ww
 
 
-class _Flow:
+class Flow:
     """Gradient flow of the full state y = (u, w), integrated in pieces with DOP853."""
 
     def __init__(self, model: Model, u0: np.ndarray, w0: np.ndarray) -> None:
@@ -310,7 +310,7 @@ class _Flow:
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         u = y[0::2]
         w = y[1::2]
-        r = self.kappa * (self.a * self.kappa * _dot(u, w) - self.b)  # kappa (aF - b)
+        r = self.kappa * (self.a * self.kappa * dot2(u, w) - self.b)  # kappa (aF - b)
         out = np.empty_like(y)
         np.multiply(w, -self.eta_u * r, out=out[0::2])
         np.multiply(u, -self.eta_w * r, out=out[1::2])
@@ -323,7 +323,7 @@ class _Flow:
             self.frozen = True
             return np.inf
         if self.freeze_at is None and near:
-            if self.a * self.kappa * _dot(self.u, self.w) == self.b:
+            if self.a * self.kappa * dot2(self.u, self.w) == self.b:
                 self.freeze_at = self.t  # exactly at rest: the right-hand side vanishes
             else:
                 self.freeze_at = self.t + FREEZE_EFOLDS / rate
@@ -396,9 +396,9 @@ class _GradientDescent:
         u, w = self.u, self.w
         with np.errstate(over="ignore", invalid="ignore"):
             for i in range(n + 1):
-                uw = _dot(u, w)
-                uu = _dot(u, u)
-                ww = _dot(w, w)
+                uw = dot2(u, w)
+                uu = dot2(u, u)
+                ww = dot2(w, w)
                 if not (math.isfinite(uu) and math.isfinite(ww)):
                     t_bad, hak_bad = self.unstable or (self.t + i * h, math.nan)
                     raise RuntimeError(
@@ -427,27 +427,27 @@ class _GradientDescent:
         self.t = t_end
 
 
-class _Observer:
+class Observer:
     """Observables of spec D.4/D.6, measured directly on the vectors."""
 
     def __init__(self, model: Model, u0: np.ndarray, w0: np.ndarray) -> None:
         self.kappa, self.eta_u, self.eta_w, self.a, _ = model.as_tuple()
         self.m = model.target
-        self.u0_hat = _unit(u0)
-        self.w0_hat = _unit(w0)
+        self.u0_hat = unit_vector(u0)
+        self.w0_hat = unit_vector(w0)
 
     def __call__(self, u: np.ndarray, w: np.ndarray) -> np.ndarray:
         kappa = self.kappa
-        uu = _dot(u, u)
-        ww = _dot(w, w)
-        F = kappa * _dot(u, w)
+        uu = dot2(u, u)
+        ww = dot2(w, w)
+        F = kappa * dot2(u, w)
         # angles from rescaled copies (max |.| = 1): tiny or huge weights keep their digits
         u_s, uu_s = _rescaled(u)
         w_s, ww_s = _rescaled(w)
         if u_s is None or w_s is None:
             cos_uw = math.nan
         else:
-            cos_uw = min(1.0, max(-1.0, _dot(u_s, w_s) / math.sqrt(uu_s * ww_s)))
+            cos_uw = min(1.0, max(-1.0, dot2(u_s, w_s) / math.sqrt(uu_s * ww_s)))
         u_hat = None if u_s is None else u_s / math.sqrt(uu_s)
         w_hat = None if w_s is None else w_s / math.sqrt(ww_s)
         return np.array(
@@ -458,8 +458,8 @@ class _Observer:
                 uu,
                 ww,
                 cos_uw,
-                _angle(self.u0_hat, u_hat),
-                _angle(self.w0_hat, w_hat),
+                angle_between(self.u0_hat, u_hat),
+                angle_between(self.w0_hat, w_hat),
                 0.5 * self.a * (F - self.m) * (F - self.m),  # x * x: inf on overflow, where ** raises
             ]
         )
@@ -471,24 +471,24 @@ def _rescaled(v: np.ndarray) -> tuple[np.ndarray | None, float]:
     if vmax == 0.0:
         return None, 0.0
     v = v / vmax
-    return v, _dot(v, v)
+    return v, dot2(v, v)
 
 
-def _unit(v: np.ndarray) -> np.ndarray | None:
+def unit_vector(v: np.ndarray) -> np.ndarray | None:
     """v / |v| without under- or overflow; None if v = 0."""
     v, vv = _rescaled(v)
     return None if v is None else v / math.sqrt(vv)
 
 
-def _angle(a_hat: np.ndarray | None, b_hat: np.ndarray | None) -> float:
+def angle_between(a_hat: np.ndarray | None, b_hat: np.ndarray | None) -> float:
     """Angle in [0, pi] between unit vectors (Kahan: 2 atan2(|a - b|, |a + b|)); nan if either is None."""
     if a_hat is None or b_hat is None:
         return math.nan
     diff, total = a_hat - b_hat, a_hat + b_hat
-    return 2.0 * math.atan2(math.sqrt(_dot(diff, diff)), math.sqrt(_dot(total, total)))
+    return 2.0 * math.atan2(math.sqrt(dot2(diff, diff)), math.sqrt(dot2(total, total)))
 
 
-def _final(flow: _Flow, obs: _Observer, values: np.ndarray, t_scale: float) -> np.ndarray:
+def _final(flow: Flow, obs: Observer, values: np.ndarray, t_scale: float) -> np.ndarray:
     """The t -> infinity limit of the flow: continue doubling the horizon until converged."""
     scale = np.fmax.reduce(np.abs(np.vstack([values, obs(flow.u, flow.w)])), axis=0)
     angles = np.array([name in _ANGLES for name in OBSERVABLES])

@@ -60,7 +60,7 @@ def solve_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) 
     """
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
-    kernels.announce_compiling("phasefl.solve", kernels._trajectories, kernels._finals)
+    kernels.announce_compiling("phasefl.solve", kernels.trajectories, kernels.finals)
     traj = kernels.trajectories(inputs, times).reshape((len(OBSERVABLES),) + shape + (times.size,))
     return Trajectory(times=times, **dict(zip(OBSERVABLES, traj)), final=final_batch_from_inputs(inputs, shape))
 
@@ -71,7 +71,7 @@ def slope_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) 
     ``solve_batch``: the weights' norms, cosine and rotations (two atan2 per time) are skipped."""
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
-    kernels.announce_compiling("phasefl.slope_batch", kernels._slopes)
+    kernels.announce_compiling("phasefl.slope_batch", kernels.slopes)
     return kernels.slopes(inputs, times).reshape(shape + (times.size,))
 
 
@@ -82,7 +82,7 @@ def final_batch_from_inputs(inputs: np.ndarray, shape: tuple[int, ...]) -> State
 
 def final_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> State:
     """Exact observables at t = infinity for a batch of cells (fields of the broadcast shape)."""
-    kernels.announce_compiling("phasefl.final_batch", kernels._finals)
+    kernels.announce_compiling("phasefl.final_batch", kernels.finals)
     return final_batch_from_inputs(*cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2))
 
 

@@ -205,7 +205,7 @@ def _check_representable(spec: SweepSpec) -> None:
         raise ValueError(f"{key} = {value:.3g} at {', '.join(where)}: {OUT_OF_RANGE}")
 
 
-def _width_key(width: float) -> int:
+def width_key(width: float) -> int:
     """An integer key of a width that survives the rounding of differently spaced grids."""
     return int(round(math.log(width) * 1e9)) % (2**62)
 
@@ -220,7 +220,7 @@ def initializations(spec: SweepSpec, cells: dict[str, np.ndarray] | None = None)
     widths, inverse = np.unique(cells["width"].ravel(), return_inverse=True)
     std = np.empty((3, spec.seeds, widths.size))
     for j, w in enumerate(widths):
-        rng = np.random.default_rng([spec.seed, _width_key(w)])
+        rng = np.random.default_rng([spec.seed, width_key(w)])
         std[:, :, j] = bartlett(w, spec.seeds, rng)
     c1sq, c2sq, n = (v[:, inverse] for v in std)  # (seeds, n_cells)
     g = scale_bartlett(c1sq, c2sq, n, cells["init_scale_u"].ravel(), cells["init_scale_w"].ravel())
@@ -352,10 +352,13 @@ def sweep(spec: SweepSpec, progress: Callable[[int], None] | None = None, block_
             results[name][(Ellipsis,) + block] = value
         if progress is not None:
             progress(int(np.prod([sl.stop - sl.start for sl in block])))
-    return _dataset(spec, results)
+    return results_dataset(spec, results)
 
 
-def _dataset(spec: SweepSpec, results: dict[str, np.ndarray]) -> xr.Dataset:
+def results_dataset(spec: SweepSpec, results: dict[str, np.ndarray]) -> xr.Dataset:
+    """The Dataset of a sweep's results (name -> array over the grid, ``label_fraction`` with a leading
+    regime axis): named dimensions, coordinates, label names, and the attributes of the run and of
+    every variable."""
     dims = tuple(a.name for a in spec.axes)
     data = {name: ((("regime",) if name == "label_fraction" else ()) + dims, value) for name, value in results.items()}
     ds = xr.Dataset({k: xr.Variable(*v) for k, v in data.items()}, coords=coordinates(spec))

@@ -51,12 +51,12 @@ def test_a_cold_cache_is_announced_once_per_function_and_a_warm_one_not_at_all(t
 
 
 def test_announce_compiling_looks_at_each_kernel_once(monkeypatch, capsys):
-    monkeypatch.setattr(kernels, "_announced", set())
+    monkeypatch.setattr(kernels, "announced", set())
     monkeypatch.setattr(kernels, "cache_is_warm", lambda *k: False)
-    kernels.announce_compiling("phasefl.solve", kernels._trajectories, kernels._finals)
-    kernels.announce_compiling("phasefl.solve", kernels._trajectories, kernels._finals)
-    kernels.announce_compiling("phasefl.final_batch", kernels._finals)  # compiled with solve's
-    kernels.announce_compiling("phasefl.slope_batch", kernels._slopes)
+    kernels.announce_compiling("phasefl.solve", kernels.trajectories, kernels.finals)
+    kernels.announce_compiling("phasefl.solve", kernels.trajectories, kernels.finals)
+    kernels.announce_compiling("phasefl.final_batch", kernels.finals)  # compiled with solve's
+    kernels.announce_compiling("phasefl.slope_batch", kernels.slopes)
     err = capsys.readouterr().err.splitlines()
     assert [line.split(" (")[0] for line in err] == [f"{NOTICE} phasefl.solve", f"{NOTICE} phasefl.slope_batch"]
 
@@ -65,10 +65,11 @@ def test_cache_is_warm_once_compiled_and_says_warm_when_numba_internals_differ(m
     import numpy as np
 
     kernels.slopes(np.array([[1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [0.5], [0.75]]), np.zeros(1))
-    assert kernels.cache_is_warm(kernels._slopes)  # compiled in this process
+    assert kernels.cache_is_warm(kernels.slopes)  # compiled in this process
 
     class Changed:  # a numba whose dispatchers keep their cache elsewhere
         __name__ = "changed"
         signatures = []
 
-    assert kernels.cache_is_warm(Changed())
+    monkeypatch.setitem(kernels.DISPATCHERS, kernels.slopes, Changed())
+    assert kernels.cache_is_warm(kernels.slopes)

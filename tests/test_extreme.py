@@ -411,7 +411,7 @@ def test_y0_and_y_plus_of_nearly_parallel_cells_against_mpmath():
     1e+-162 (d2 = 1e-300 and 5e-324, opposite signs: 1 + psi0_arg = y0/y+ overflows and y0 - y+ is the plain
     difference) and where y0 - y+ comes from psi0_arg (same signs, F0 close to m: the difference would cancel)."""
     from phasefl._generated.closed_form import CONSTANTS
-    from phasefl.kernels import _constants
+    from phasefl.kernels import column_constants
 
     cells = [
         Config("nearly parallel, Kc 2e-150, opposite signs", 1.0, 1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 1.0, 1e-300),
@@ -421,7 +421,7 @@ def test_y0_and_y_plus_of_nearly_parallel_cells_against_mpmath():
         ),
     ]
     for cfg in cells:
-        c = _constants(np.array(cfg.args(), dtype=float)[:, None], 0)
+        c = column_constants(np.array(cfg.args(), dtype=float)[:, None], 0)
         got = {k: c[CONSTANTS.index(k)] for k in ("y0", "y_plus", "dy0", "psi0_arg")}
         with mpmath.workdps(60):
             kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = (mpmath.mpf(x) for x in cfg.args())
@@ -433,7 +433,7 @@ def test_y0_and_y_plus_of_nearly_parallel_cells_against_mpmath():
         for k, v in want.items():
             assert got[k] == pytest.approx(v, rel=1e-13), (k, cfg.describe())
     assert not got["psi0_arg"] > 1  # the last cell takes y0 - y+ from psi0_arg
-    c = _constants(np.array(cells[0].args(), dtype=float)[:, None], 0)
+    c = column_constants(np.array(cells[0].args(), dtype=float)[:, None], 0)
     assert c[CONSTANTS.index("psi0_arg")] > 1e300  # the first one from the plain difference
 
 
@@ -631,12 +631,12 @@ def test_same_signs_beyond_the_range_of_y0_take_the_logistic_branch():
     the logistic solution, exact here (K = g|F| to (Kc/g|F|)^2 ~ 1e-700), as the product form's Kc -> 0
     limit did before. F and the NTK against the reference, every observable finite, e^{2T} = F0/F."""
     from phasefl._generated.closed_form import CONSTANTS
-    from phasefl.kernels import _constants
+    from phasefl.kernels import column_constants
 
     solve_batch, _ = _api()
     for m in (2e200, 0.5e200):
         cfg = Config(f"huge parallel weights, m={m!r}", 1.0, 1.0, 1.0, 1.0, m, 1e200, 1e200, 1e200, 1e-300)
-        assert _constants(np.array(cfg.args(), dtype=float)[:, None], 0)[CONSTANTS.index("kind")] == 3.0
+        assert column_constants(np.array(cfg.args(), dtype=float)[:, None], 0)[CONSTANTS.index("kind")] == 3.0
         times = np.array([0.0, 1e-201, 1e-200, 3e-200, 1e-199, 1.0])
         traj = solve_batch(*cfg.args(), times)
         ref = reference(*cfg.args(), list(times))

@@ -110,7 +110,7 @@ def _simulate(rgb, kind):
 
 def test_regime_colours_are_distinct_for_every_viewer_and_greyscale_ordered():
     colours = {name: to_rgb(REGIME) for name, REGIME in plot.REGIME_COLORS.items()}
-    assert list(plot._CMAP.colors) == [plot.REGIME_COLORS[name] for name in LABELS]
+    assert list(plot.REGIME_CMAP.colors) == [plot.REGIME_COLORS[name] for name in LABELS]
     for kind in (None, "protan", "deutan", "tritan"):
         seen = {n: (c if kind is None else _simulate(c, kind)) for n, c in colours.items()}
         for i, a in enumerate(LABELS):
@@ -133,16 +133,18 @@ def test_every_panel_draws_the_regimes_in_the_same_colours():
     ds = _sweep("width", _widths(30, 1e4), "init_scale", 10.0 ** np.linspace(-2, 2, 20))
     fig = plot.plot_diagram(ds, None, "t")
     regime_artists = [a for a in fig.axes[0].get_children() if isinstance(a, (AxesImage, QuadMesh))]
-    assert regime_artists and all(a.cmap is plot._CMAP for a in regime_artists)
+    assert regime_artists and all(a.cmap is plot.REGIME_CMAP for a in regime_artists)
     key = [a for a in fig.axes if any(t.get_text() == "kernel" for t in a.get_yticklabels())]
     assert len(key) == 1  # the categorical key, drawn from the same map
-    assert np.allclose(plot._CMAP(plot._NORM(np.arange(4)))[:, :3], [to_rgb(plot.REGIME_COLORS[n]) for n in LABELS])
+    assert np.allclose(
+        plot.REGIME_CMAP(plot.REGIME_NORM(np.arange(4)))[:, :3], [to_rgb(plot.REGIME_COLORS[n]) for n in LABELS]
+    )
     fig1 = plot.plot_diagram(_sweep("init_scale", 10.0 ** np.linspace(-2, 2, 12)), None, "t")
     steps = [p for p in fig1.axes[0].patches if isinstance(p, StepPatch)]
     assert [to_rgb(p.get_facecolor()[:3]) for p in steps] == [to_rgb(plot.REGIME_COLORS[n]) for n in LABELS]
     from phasefl.empirical import plot as empirical
 
-    assert empirical._CMAP is plot._CMAP and empirical.NTK_CMAP is plot.NTK_CMAP
+    assert empirical.REGIME_CMAP is plot.REGIME_CMAP and empirical.NTK_CMAP is plot.NTK_CMAP
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from phasefl.params import Model
 from phasefl.results import OBSERVABLES, State, Trajectory
-from phasefl.simulation import _angle, _dot, _Flow, _Observer, _unit, simulate
+from phasefl.simulation import Flow, Observer, angle_between, dot2, simulate, unit_vector
 
 
 def _k0(model, u0, w0):
@@ -30,7 +30,7 @@ def _config(d=200, scale=1.0, kappa=None, lr_u=1.0, lr_w=3.0, b=1.3, seed=0):
 
 def _flow_weights(model, u0, w0, times):
     """(u, w) of the simulated flow at the increasing ``times``, read off the integrator."""
-    flow = _Flow(model, np.asarray(u0, float), np.asarray(w0, float))
+    flow = Flow(model, np.asarray(u0, float), np.asarray(w0, float))
     out = []
     for t in times:
         flow.advance(float(t))
@@ -258,9 +258,11 @@ def test_angle_is_accurate_near_zero_and_pi():
     for theta in (1e-12, 1e-6, 0.3, math.pi / 2, math.pi - 1e-9):
         for scale in (3.0, 1e-200, 1e200):
             v = scale * np.array([math.cos(theta), math.sin(theta), 0.0])
-            assert _angle(ref, _unit(v)) == pytest.approx(theta, rel=1e-14, abs=1e-16)
-    assert _angle(ref, -ref) == math.pi
-    assert _unit(0 * ref) is None and math.isnan(_angle(None, ref)) and math.isnan(_angle(ref, None))
+            assert angle_between(ref, unit_vector(v)) == pytest.approx(theta, rel=1e-14, abs=1e-16)
+    assert angle_between(ref, -ref) == math.pi
+    assert (
+        unit_vector(0 * ref) is None and math.isnan(angle_between(None, ref)) and math.isnan(angle_between(ref, None))
+    )
 
 
 def _exact_dot(x, y) -> float:
@@ -280,9 +282,9 @@ def test_dot_products_are_compensated_and_scale_safe(scale_exp):
     y[::7] *= 1e8  # a wide range of magnitudes within the sum
     x, y = np.ldexp(x, scale_exp), np.ldexp(y, scale_exp)  # exact scaling by powers of two
     exact = _exact_dot(x, y)
-    got = _dot(x, y)
+    got = dot2(x, y)
     assert abs(got - exact) <= np.spacing(abs(exact)), (got, exact)
-    assert _dot(x, x) == pytest.approx(_exact_dot(x, x), rel=2.3e-16)
+    assert dot2(x, x) == pytest.approx(_exact_dot(x, x), rel=2.3e-16)
 
 
 def test_observables_of_tiny_and_huge_weights():
@@ -304,7 +306,7 @@ def test_observables_that_overflow_are_inf_not_an_exception():
     assert np.all(tr.F == 0.0) and np.all(tr.cos_uw == 0.0) and np.all(tr.rot_u == 0.0)
     big = Model(1e200, 1.0, 1.0, 1.0, 1.0)  # F0 ~ 1e200, (F0 - m)^2 and K0 overflow
     one = np.array([1.0])
-    assert _Observer(big, one, one)(one, one)[OBSERVABLES.index("loss_excess")] == np.inf
+    assert Observer(big, one, one)(one, one)[OBSERVABLES.index("loss_excess")] == np.inf
     with pytest.raises(ValueError, match="NTK at initialization overflows"):
         simulate(big, one, one, [0.0, 1.0])
 

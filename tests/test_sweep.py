@@ -33,9 +33,9 @@ def test_cells_match_single_network_classification():
     ds = sweep(spec)
     # reproduce the draw: width 50 under seed 0, scaled by the NTK base (sigma = 1)
     from phasefl.gram import bartlett, scale_bartlett
-    from phasefl.sweep import _width_key
+    from phasefl.sweep import width_key
 
-    c1, c2, n = bartlett(50.0, 1, np.random.default_rng([0, _width_key(50.0)]))
+    c1, c2, n = bartlett(50.0, 1, np.random.default_rng([0, width_key(50.0)]))
     g = scale_bartlett(c1[0], c2[0], n[0], 1.0, 1.0)
     # a concrete pair of vectors with exactly these Gram numbers
     u0 = np.zeros(50)
@@ -181,7 +181,7 @@ def test_block_reductions_are_numpys_to_the_bit():
     """The fused block program sorts each cell's seeds itself (insertion sort up to 32, numba's above):
     its medians and quartiles equal np.median and np.quantile bit for bit, NaN, infinities, ties and
     signed zeros included, for 1 to 40 seeds."""
-    from phasefl.kernels import _median, _quantile, _sort
+    from phasefl.kernels import sort_nan_last, sorted_median, sorted_quantile
 
     rng = np.random.default_rng(7)
     specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, 1.0, 1e-300, -1e300])
@@ -191,12 +191,12 @@ def test_block_reductions_are_numpys_to_the_bit():
         v[:k] = rng.choice(specials, k) if rng.random() < 0.5 else v[:k]
         rng.shuffle(v)
         s = v.copy()
-        _sort(s)
+        sort_nan_last(s)
         np.testing.assert_array_equal(s, np.sort(v))
         with np.errstate(invalid="ignore"):
-            assert np.array_equal(_median(s), np.median(v), equal_nan=True), v
+            assert np.array_equal(sorted_median(s), np.median(v), equal_nan=True), v
             for q in (0.25, 0.75):
-                assert np.array_equal(_quantile(s, q), np.quantile(v, q), equal_nan=True), (q, v)
+                assert np.array_equal(sorted_quantile(s, q), np.quantile(v, q), equal_nan=True), (q, v)
 
 
 def test_block_label_and_margin_match_the_public_rules():

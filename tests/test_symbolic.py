@@ -37,7 +37,7 @@ def test_a_wrong_claim_does_not_simplify_to_zero():
     from phasefl.symbolic.symbols import Kinf, alpha, beta, m, n_minus, n_plus, x_var
 
     swapped = Kinf * (alpha * n_plus**2 + beta * n_minus**2) / (n_plus * n_minus)  # n+ and n- exchanged
-    wrong = solution._time_derivative_via_E(m + solution.residual) + solution._on_shell(
+    wrong = solution.time_derivative_via_E(m + solution.residual) + solution.on_shell(
         x_var * solution.residual * swapped
     )
     assert sp.simplify(wrong) != 0

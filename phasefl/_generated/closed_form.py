@@ -31,7 +31,7 @@ def _exp_decay(z, shift, scale, inv_scale):
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _hypot(x, y):
+def fast_hypot(x, y):
     """hypot(x, y) as sqrt(x^2 + y^2) where the squares can neither overflow nor lose the result
     (a sqrt costs about 2 ns; math.hypot 12-21 ns, depending on its arguments); else math.hypot."""
     big = max(abs(x), abs(y))
@@ -42,7 +42,7 @@ def _hypot(x, y):
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _atan2(y, x):
+def fast_atan2(y, x):
     """atan2(y, x) within 3.5 ulp at the same cost for every argument (about 11 ns; glibc's atan2
     takes 12 ns for angles near 0 and 23 ns for angles of order 1, which made the rotation
     observables' cost depend on the regime). SLEEF's atan2k (u3.5; Boost licence): the angle is
@@ -128,10 +128,10 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     s = math.sqrt(lr_u)*math.sqrt(lr_w)
     g = 2.0*kappa*s
     C = _diff_of_products(lr_w, uu, lr_u, ww)
-    Kc = kappa**2*_hypot(C, 2.0*math.sqrt(d2)*s)
+    Kc = kappa**2*fast_hypot(C, 2.0*math.sqrt(d2)*s)
     F0 = kappa*uw
-    K0 = _hypot(Kc, F0*g)
-    Kinf_fwd = _hypot(Kc, g*m)
+    K0 = fast_hypot(Kc, F0*g)
+    Kinf_fwd = fast_hypot(Kc, g*m)
     if (Kc == 0.0) and (F0*m <= 0.0):
         kind = 2.0
     elif (Kc <= 1.0e-100*g*min(abs(F0), abs(m))) and (F0*m > 0.0):
@@ -288,7 +288,7 @@ def observables_at(t, c):
         sinhT = Q_D*omE*sinh_coef
     v = F*inv_kappa
     Kk = K*inv_kappa2
-    hv = _hypot(v, root_d2)
+    hv = fast_hypot(v, root_d2)
     sv = hv*s
     small_ratio = sv/(Kk + abs(C))
     if (C >= 0.0):
@@ -313,13 +313,13 @@ def observables_at(t, c):
     elif (Kc == 0.0):
         rot_u = 0.0
     else:
-        rot_u = _atan2(root_d2*root_u*abs(sinhT), du_half*expT + exp_mT*su_half)
+        rot_u = fast_atan2(root_d2*root_u*abs(sinhT), du_half*expT + exp_mT*su_half)
     if (ww == 0.0):
         rot_w = math.nan
     elif (Kc == 0.0):
         rot_w = 0.0
     else:
-        rot_w = _atan2(root_d2*root_w*abs(sinhT), dw_half*expT + exp_mT*sw_half)
+        rot_w = fast_atan2(root_d2*root_w*abs(sinhT), dw_half*expT + exp_mT*sw_half)
     loss_excess = ((1.0/2.0))*resid**2*x_var
     return (F, K, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess,)
 
@@ -354,7 +354,7 @@ def observables_final(c):
         sinhT = Q_inf*sinh_coef/(d_1 + d_O)
     v = F*inv_kappa
     Kk = K*inv_kappa2
-    hv = _hypot(v, root_d2)
+    hv = fast_hypot(v, root_d2)
     sv = hv*s
     small_ratio = sv/(Kk + abs(C))
     if (C >= 0.0):
@@ -391,13 +391,13 @@ def observables_final(c):
     elif (Kc == 0.0):
         rot_u = 0.0
     else:
-        rot_u = _atan2(root_d2*root_u*abs(sinhT), du_half*expT + exp_mT*su_half)
+        rot_u = fast_atan2(root_d2*root_u*abs(sinhT), du_half*expT + exp_mT*su_half)
     if (ww == 0.0):
         rot_w = math.nan
     elif (Kc == 0.0):
         rot_w = 0.0
     else:
-        rot_w = _atan2(root_d2*root_w*abs(sinhT), dw_half*expT + exp_mT*sw_half)
+        rot_w = fast_atan2(root_d2*root_w*abs(sinhT), dw_half*expT + exp_mT*sw_half)
     if (kind == 2.0):
         loss_excess = ((1.0/2.0))*m**2*x_var
     else:
@@ -415,7 +415,7 @@ def order_parameters(c):
     if (d2 == 0.0):
         zeta = 1.0
     else:
-        zeta = abs(C)/_hypot(C, 2.0*math.sqrt(d2)*s)
+        zeta = abs(C)/fast_hypot(C, 2.0*math.sqrt(d2)*s)
     ntk_ratio = Kinf/K0
     if (kind == 2.0):
         ntk_rel_change = -1.0

@@ -19,16 +19,16 @@ import xarray as xr  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from ..plot import (  # noqa: E402
-    _CMAP,
-    _NORM,
     DISTANCE_CMAP,
     NTK_CMAP,
+    REGIME_CMAP,
+    REGIME_NORM,
     REGIME_TEXT,
-    _log_axis,
-    _regime_legend,
     fit_title,
+    log_axis,
     ntk_change_norm,
     regime_bands,
+    regime_legend,
 )
 from ..regimes import LABELS  # noqa: E402
 
@@ -44,15 +44,15 @@ MAX_ANNOTATED = 144  # cells; larger grids get no per-cell text
 
 def _setup(ax, ds: xr.Dataset, xname: str, yname: str | None) -> None:
     if ds[xname].attrs.get("spacing") == "log":
-        _log_axis(ax, "x", ds[xname].values)
+        log_axis(ax, "x", ds[xname].values)
     ax.set_xlabel(AXIS_LABELS.get(xname, xname))
     if yname is not None:
         if ds[yname].attrs.get("spacing") == "log":
-            _log_axis(ax, "y", ds[yname].values)
+            log_axis(ax, "y", ds[yname].values)
         ax.set_ylabel(AXIS_LABELS.get(yname, yname))
 
 
-def _edges(ds: xr.Dataset, name: str) -> np.ndarray:
+def coordinate_edges(ds: xr.Dataset, name: str) -> np.ndarray:
     """Cell edges of a coordinate: geometric midpoints on a log axis (a coarse grid's cells stay equal)."""
     v = ds[name].values.astype(float)
     if v.size == 1:
@@ -78,13 +78,13 @@ def plot_empirical(ds: xr.Dataset, title: str = ""):
         return _plot_1d(ds, dims[0], title)
     xname, yname = dims
     x, y = ds[xname].values, ds[yname].values
-    xe, ye = _edges(ds, xname), _edges(ds, yname)
+    xe, ye = coordinate_edges(ds, xname), coordinate_edges(ds, yname)
     label = ds["label"].values.T
     annotate = label.size <= MAX_ANNOTATED
     fig, axes = plt.subplots(1, 4, figsize=(21, 5.4), constrained_layout=True)
 
     ax = axes[0]
-    ax.pcolormesh(xe, ye, label, cmap=_CMAP, norm=_NORM, rasterized=True)
+    ax.pcolormesh(xe, ye, label, cmap=REGIME_CMAP, norm=REGIME_NORM, rasterized=True)
     extra = []
     if "exact_label" in ds:
         exact = ds["exact_label"].values.T
@@ -112,7 +112,7 @@ def plot_empirical(ds: xr.Dataset, title: str = ""):
             )
     _setup(ax, ds, xname, yname)
     ax.set_title("regime (deep network)")
-    _regime_legend(ax, label, extra)
+    regime_legend(ax, label, extra)
 
     ax = axes[1]
     ratio = np.log10(ds["ntk_ratio"].values.T)
@@ -192,6 +192,6 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     ax.set_ylabel("accuracy [%]")
     ax.legend(fontsize=10, loc="lower left")
     _setup(ax, ds, xname, None)
-    _regime_legend(ax, label)
+    regime_legend(ax, label)
     fig.suptitle(fit_title(title, fig.get_figwidth(), 12), fontsize=12)
     return fig

@@ -98,14 +98,14 @@ RELATIONS = {
 }
 
 
-def _on_shell(expr: sp.Expr) -> sp.Expr:
+def on_shell(expr: sp.Expr) -> sp.Expr:
     """Substitute the product-form definitions, then RELATIONS (twice: S contains beta)."""
     return expr.subs(PRODUCT_FORM).subs(RELATIONS).subs(RELATIONS)
 
 
-def _time_derivative_via_E(expr: sp.Expr) -> sp.Expr:
+def time_derivative_via_E(expr: sp.Expr) -> sp.Expr:
     """d/dt of an expression in E = exp(-lambda t): dE/dt = -a K_inf E."""
-    return sp.diff(_on_shell(expr), E) * (-x_var * Kinf * E)
+    return sp.diff(on_shell(expr), E) * (-x_var * Kinf * E)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,23 +141,23 @@ def claims() -> dict[str, sp.Expr]:
     )
     # Product form.
     F_prod = m + residual
-    out["product form: K^2 = Kc^2 + g^2 F^2 (Kc^2 = 4 K_inf^2 alpha beta)"] = _on_shell(
+    out["product form: K^2 = Kc^2 + g^2 F^2 (Kc^2 = 4 K_inf^2 alpha beta)"] = on_shell(
         ntk**2 - 4 * Kinf**2 * alpha * beta - g**2 * F_prod**2
     )
-    out["product form solves dF/dt = -a (F - m) K"] = _time_derivative_via_E(F_prod) + _on_shell(x_var * residual * ntk)
-    out["product form: F(0) = F0 with g F0 = K_inf sinh psi0 + g m cosh psi0, e^psi0 = P/M"] = _on_shell(
+    out["product form solves dF/dt = -a (F - m) K"] = time_derivative_via_E(F_prod) + on_shell(x_var * residual * ntk)
+    out["product form: F(0) = F0 with g F0 = K_inf sinh psi0 + g m cosh psi0, e^psi0 = P/M"] = on_shell(
         g * F_prod.subs(PRODUCT_FORM).subs({E: 1, omE: 0}) - (Kinf * (P / M - M / P) / 2 + g * m * (P / M + M / P) / 2)
     )
-    out["product form: F -> m as t -> infinity"] = _on_shell(residual.subs(PRODUCT_FORM).subs({E: 0, omE: 1}))
-    out["product form: K -> K_inf as t -> infinity"] = _on_shell(ntk.subs(PRODUCT_FORM).subs({E: 0, omE: 1}) - Kinf)
-    F0_prod = _on_shell(F_prod.subs(PRODUCT_FORM).subs({E: 1, omE: 0}))
-    out["slope form m omE h/h(0) + F0 E h/h(1) equals m + residual"] = _on_shell(
+    out["product form: F -> m as t -> infinity"] = on_shell(residual.subs(PRODUCT_FORM).subs({E: 0, omE: 1}))
+    out["product form: K -> K_inf as t -> infinity"] = on_shell(ntk.subs(PRODUCT_FORM).subs({E: 0, omE: 1}) - Kinf)
+    F0_prod = on_shell(F_prod.subs(PRODUCT_FORM).subs({E: 1, omE: 0}))
+    out["slope form m omE h/h(0) + F0 E h/h(1) equals m + residual"] = on_shell(
         slope_same_sign.subs(F0, F0_prod) - F_prod
     )
-    out["e^{2T} - 1 written without cancellation"] = _on_shell(exp2T - 1 - exp2T_minus_1)
+    out["e^{2T} - 1 written without cancellation"] = on_shell(exp2T - 1 - exp2T_minus_1)
     # T = (psi0 - psi(t))/2 with e^{psi(t)} = n-/n+: dT/dt = s kappa (aF - b) = (g/2) a (F - m).
     T_of = (sp.log(P / M) - sp.log(n_minus / n_plus)) / 2
-    out["T = (psi0 - psi)/2 obeys dT/dt = (a g/2)(F - m)"] = _time_derivative_via_E(T_of) - _on_shell(
+    out["T = (psi0 - psi)/2 obeys dT/dt = (a g/2)(F - m)"] = time_derivative_via_E(T_of) - on_shell(
         x_var * g / 2 * residual
     )
     # Weights: the vector solution solves the flow given dT/dt = s kappa (aF - b).
