@@ -22,19 +22,15 @@ relative over the groups of cells), 1e8 to 6e9 times the tolerance.
 from __future__ import annotations
 
 import math
-import pathlib
-import sys
 
 import mpmath
 import numpy as np
 import pytest
+from reference_mpmath import reference
 from scipy.optimize import minimize_scalar
 
 import phasefl
 from phasefl.baseline import baseline_distance_batch
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from reference_mpmath import reference  # noqa: E402
 
 EPS = np.finfo(float).eps
 N_DENSE = 100_000

@@ -12,12 +12,10 @@ network is linear in the parameters that move; (5) the command line and the figu
 
 from __future__ import annotations
 
-import importlib
 import math
 import sys
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pytest
 
@@ -289,26 +287,12 @@ def test_cli_without_torch_says_how_to_install(monkeypatch, tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
-def _run_script(name: str, argv: list[str]) -> None:
-    """Import figures/<name>.py as when run from figures/ and call its main(argv), leaving no trace."""
-    before = set(sys.modules)
-    sys.path.insert(0, str(FIGURES_DIR))
-    try:
-        with matplotlib.rc_context():
-            assert importlib.import_module(name).main(argv) == 0
-    finally:
-        sys.path.remove(str(FIGURES_DIR))
-        for mod in set(sys.modules) - before:
-            if getattr(sys.modules[mod], "__file__", None) and Path(sys.modules[mod].__file__).parent == FIGURES_DIR:
-                del sys.modules[mod]
-
-
-def test_figure_9_scripts_run_tiny(tmp_path):
+def test_figure_9_scripts_run_tiny(tmp_path, run_figure_script):
     pytest.importorskip("sklearn")
     data, out = tmp_path / "data", tmp_path / "out"
-    _run_script("data_empirical", ["--tiny", "--data", str(data)])
+    run_figure_script("data_empirical", ["--tiny", "--data", str(data)])
     assert (data / "empirical.nc").stat().st_size > 0 and not list(data.glob(".*"))
-    _run_script("fig_9_empirical", ["--tiny", "--data", str(data), "--out", str(out)])
+    run_figure_script("fig_9_empirical", ["--tiny", "--data", str(data), "--out", str(out)])
     for ext, magic in (("pdf", b"%PDF"), ("png", b"\x89PNG")):
         path = out / f"fig9_empirical.{ext}"
         assert path.stat().st_size > 1000 and path.read_bytes()[:4] == magic

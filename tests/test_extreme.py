@@ -18,16 +18,12 @@ from __future__ import annotations
 
 import functools
 import math
-import pathlib
-import sys
 from typing import NamedTuple
 
 import mpmath
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from reference_mpmath import reference  # noqa: E402
+from reference_mpmath import reference
 
 SEED = 20240113
 N_RANDOM = 300

@@ -7,14 +7,12 @@ script fails CI. The real figures are built by ``make figures``.
 
 from __future__ import annotations
 
-import importlib
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
 import pytest
 
 FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
@@ -34,36 +32,17 @@ FIGURES = {
 DATA_FILES = sorted(set(FIGURES.values()))
 
 
-def _run(name: str, argv: list[str]) -> None:
-    """Import figures/<name>.py as when run from figures/ and call its main(argv), leaving no trace.
-
-    The scripts import their siblings as top-level modules (``common``, ``data_mechanisms``);
-    those names are removed again afterwards (bench/ has a ``common`` too), and so are the
-    slide-size matplotlib settings.
-    """
-    before = set(sys.modules)
-    sys.path.insert(0, str(FIGURES_DIR))
-    try:
-        with matplotlib.rc_context():
-            assert importlib.import_module(name).main(argv) == 0
-    finally:
-        sys.path.remove(str(FIGURES_DIR))
-        for mod in set(sys.modules) - before:
-            if getattr(sys.modules[mod], "__file__", None) and Path(sys.modules[mod].__file__).parent == FIGURES_DIR:
-                del sys.modules[mod]
-
-
 def _output_name(script: str) -> str:
     """fig_3_phase_width_init -> fig3_phase_width_init (the Makefile's naming)."""
     return re.sub(r"^fig_(\d+)_", r"fig\1_", script)
 
 
 @pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> Path:
+def tiny_data(tmp_path_factory, run_figure_script) -> Path:
     """Run every data script with --tiny into one folder."""
     data = tmp_path_factory.mktemp("data")
     for file in DATA_FILES:
-        _run("data_" + file.rsplit(".", 1)[0], ["--tiny", "--data", str(data)])
+        run_figure_script("data_" + file.rsplit(".", 1)[0], ["--tiny", "--data", str(data)])
     return data
 
 
@@ -75,8 +54,8 @@ def test_data_script_writes_its_file(tiny_data, file):
 
 
 @pytest.mark.parametrize("script", sorted(FIGURES))
-def test_figure_script_writes_pdf_and_png(tiny_data, tmp_path, script):
-    _run(script, ["--tiny", "--data", str(tiny_data), "--out", str(tmp_path)])
+def test_figure_script_writes_pdf_and_png(tiny_data, tmp_path, script, run_figure_script):
+    run_figure_script(script, ["--tiny", "--data", str(tiny_data), "--out", str(tmp_path)])
     for ext, magic in (("pdf", b"%PDF"), ("png", b"\x89PNG")):
         path = tmp_path / f"{_output_name(script)}.{ext}"
         assert path.is_file() and path.stat().st_size > 1000, path

@@ -12,16 +12,12 @@ Independent oracles used here (none of them shares code with the reference):
 from __future__ import annotations
 
 import math
-import pathlib
-import sys
 
 import mpmath
 import numpy as np
 import pytest
+from reference_mpmath import ReferencePrecisionError, observables, reference
 from scipy.integrate import solve_ivp
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from reference_mpmath import ReferencePrecisionError, observables, reference  # noqa: E402
 
 # (kappa, lr_u, lr_w, a, b, uu, ww, uw): moderate parameters covering every qualitative regime.
 MODERATE = {
