@@ -9,8 +9,9 @@ generate:
 	$(PYTHON) -m phasefl.codegen
 
 lint:
-	@$(PYTHON) -c "import ruff" 2>/dev/null || { echo "make lint needs ruff: pip install -e '.[dev]'"; exit 2; }
+	@$(PYTHON) -c "import ruff" 2>/dev/null || { echo "make lint needs ruff: pip install -e '.[test]'"; exit 2; }
 	$(PYTHON) -m ruff check phasefl tests derivations bench figures
+	$(PYTHON) -m ruff format --check phasefl tests derivations bench figures
 
 typecheck:
 	@$(PYTHON) -c "import mypy" 2>/dev/null || { echo "make typecheck needs mypy: pip install -e '.[dev]'"; exit 2; }
