@@ -4,6 +4,8 @@ The network f(x) = kappa sum_i u_i w_i x on one-dimensional data, trained by gra
 with layer-wise learning rates, solved exactly.
 """
 
+__version__ = "0.1.0"  # first: the modules below record it in their outputs
+
 from .asymptotics import phase_exponents
 from .baseline import kernel_baseline, kernel_baseline_batch
 from .gram import Gram, gram, sample_gram
@@ -12,8 +14,6 @@ from .regimes import LABELS, Classification, classify, classify_batch
 from .results import OBSERVABLES, State, Trajectory
 from .scalings import Configuration, parametrization
 from .solve import final_batch, slope_batch, solve, solve_batch
-
-__version__ = "0.1.0"
 
 __all__ = [
     "LABELS",

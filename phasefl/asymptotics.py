@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels
+from . import __version__, kernels
 from ._generated.closed_form import EXPONENTS
+from .ranges import Axis, AxisInfo, parse_range
 from .regimes import LABELS
 from .scalings import EXPONENT_NAMES, PARAMETRIZATIONS  # (also re-exported: the exponent tables live in scalings)
 
@@ -21,6 +22,24 @@ EXPONENT_MEANING = {
     "b_w": "init scale of w, sigma_w ~ d^-b_w",
     "c_u": "learning rate of u, eta_u ~ d^-c_u",
     "c_w": "learning rate of w, eta_w ~ d^-c_w",
+}
+#: Each exponent as a quantity of the range parser (any sign, linearly spaced), with its default axis range.
+EXPONENT_AXES = {
+    name: AxisInfo(EXPONENT_MEANING[name], "1", default, positive=False)
+    for name, default in {
+        "alpha": "-0.5:2.5:301", "b_u": "-1:1.5:251", "b_w": "-1:1.5:251", "c_u": "-2:2:201", "c_w": "-2:2:201",
+    }.items()
+}  # fmt: skip
+#: What each variable of the exponent plane is.
+PLANE_VARIABLES = {
+    "x": "effective output scale exponent",
+    "rho": "layer-imbalance exponent log_d r",
+    "gamma": "log_d Gamma (target strength)",
+    "gamma0": "log_d Gamma0",
+    "phi0": "log_d |F0|",
+    "k0": "log_d K0",
+    "ntk_change": "log_d |K_inf/K0 - 1|",
+    "label": "phase as width -> infinity",
 }
 
 
@@ -104,3 +123,59 @@ def plane_markers(names, values, fixed) -> list[dict]:
             title = PARAMETRIZATION_TITLES[pname]
             out.append({"name": title, "x": point[0], "y": point[-1], "on_plane": on_plane, "marker": "o"})
     return out
+
+
+def plane_settings(names: list[str], texts: dict[str, str | None], param: str) -> tuple[dict, dict]:
+    """(axes, fixed) of an exponent plane: each axis in ``names`` as increasing values (its text, or its
+    default range), every other exponent fixed at its text or at the base of ``param``. ValueError
+    naming the option for a bad text."""
+    base = dict(zip(EXPONENT_NAMES, PARAMETRIZATIONS[param]))
+    axes, fixed = {}, {}
+    for name in EXPONENT_NAMES:
+        text, option = texts.get(name), f"--{name.replace('_', '-')}"
+        if name in names:
+            axis = parse_range(name, text or EXPONENT_AXES[name].default, EXPONENT_AXES[name])
+            if not isinstance(axis, Axis) or axis.spacing != "linear" or not axis.values[0] < axis.values[-1]:
+                raise ValueError(f"{option} is an axis: give finite START < STOP and N >= 2 (linear), got {text!r}")
+            axes[name] = axis.values
+        else:
+            value = base[name] if text is None else parse_range(name, text, EXPONENT_AXES[name])
+            if isinstance(value, Axis):
+                raise ValueError(f"{option} is not an axis: give one number, got {text!r}")
+            fixed[name] = float(value)
+    return axes, fixed
+
+
+def exponent_plane(axes: dict[str, np.ndarray], fixed: dict[str, float], param: str):
+    """The width -> infinity exponent plane as an ``xarray.Dataset``: every variable of
+    ``exponent_table`` (described in PLANE_VARIABLES) over the grid of ``axes`` (one or two exponents),
+    with ``fixed`` the other exponents."""
+    import xarray as xr
+
+    names = list(axes)
+    grids = dict(zip(names, np.meshgrid(*axes.values(), indexing="ij")))
+    table = exponent_table(*({**fixed, **grids}[n] for n in EXPONENT_NAMES))
+    coords = {n: (n, axes[n], {"long_name": f"{n}  ({EXPONENT_MEANING[n]})", "units": "1"}) for n in names}
+    ds = xr.Dataset(coords=coords)
+    for key, arr in table.items():
+        ds[key] = (tuple(names), arr.astype(np.int8) if key == "label" else arr)
+        ds[key].attrs.update(long_name=PLANE_VARIABLES[key], units="1")
+    ds["label"].attrs.update(flag_values=np.arange(len(LABELS), dtype=np.int8), flag_meanings=" ".join(LABELS))
+    ds.attrs.update(
+        title="phasefl width -> infinity exponent plane",
+        phasefl_version=__version__,
+        parametrization=param,
+        **{f"fixed_{k}": float(v) for k, v in fixed.items()},
+    )
+    return ds
+
+
+def plane_title(fixed: dict[str, float]) -> str:
+    """The exponent plane's figure title: the fixed exponents, then what each exponent scales."""
+    symbol = {"alpha": r"\alpha", "b_u": "b_u", "b_w": "b_w", "c_u": "c_u", "c_w": "c_w"}
+    fixed_text = ", ".join(f"${symbol[k]} = {v:g}$" for k, v in fixed.items())
+    return (
+        f"Width → ∞ phase plane ({fixed_text})\n"
+        r"$\kappa \propto d^{-\alpha}$, $\sigma_u \propto d^{-b_u}$, $\sigma_w \propto d^{-b_w}$, "
+        r"$\eta_u \propto d^{-c_u}$, $\eta_w \propto d^{-c_w}$"
+    )
