@@ -65,6 +65,15 @@ BAD_VALUES = [
     (["--axis", "width", "--alpha", "1"], ["--alpha", "--asymptotic"]),
     (["--asymptotic", "--scheduler", "local:2"], ["--scheduler", "--asymptotic"]),
     (["--axis", "width", "--scheduler", "local:x"], ["local:N"]),
+    (["--axis", "width", "--scheduler", "local:0"], ["local:N", "'local:0'"]),
+    (["--axis", "width", "--scheduler", "ssh://x"], ["--scheduler", "'ssh://x'"]),
+    # finite-width options with --asymptotic, and the exponents' own values
+    (["--asymptotic", "--width", "10"], ["--width", "--asymptotic"]),
+    (["--asymptotic", "--seeds", "2"], ["--seeds", "--asymptotic"]),
+    (["--asymptotic", "--axis", "alpha", "--b-u", "x"], ["--b-u", "'x'"]),
+    (["--asymptotic", "--axis", "alpha", "--b-u", "inf"], ["--b-u", "finite", "'inf'"]),
+    (["--asymptotic", "--axis", "alpha", "--alpha", "0:1:3:log"], ["--alpha", "linear", "'0:1:3:log'"]),
+    (["--asymptotic", "--axis", "alpha", "--alpha", "0:1:5000"], ["--alpha", "4096", "'0:1:5000'"]),
 ]
 
 
