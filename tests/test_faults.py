@@ -192,6 +192,18 @@ def test_resume_names_a_changed_range_and_chunking(tmp_path, capsys):
     assert diagram.main([*SMALL, "--chunk-cells", "2", "--out", str(store), "--resume", "--quiet"]) == 0
 
 
+def test_an_interrupted_store_run_says_the_completed_chunks_are_kept(tmp_path, capsys, monkeypatch):
+    """^C during a .zarr run: exit 130 and one line that points to --resume (in-process: no signal needed)."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scaleout, "execute", interrupted)
+    store = tmp_path / "a.zarr"
+    line, _ = _one_line_error(capsys, diagram.main([*SMALL, "--out", str(store), "--quiet"]), code=130)
+    assert line == f"python -m phasefl.diagram: interrupted; completed chunks are kept in {store}: rerun with --resume"
+
+
 def test_a_corrupted_manifest(tmp_path, capsys):
     store = tmp_path / "a.zarr"
     assert diagram.main([*SMALL, "--out", str(store), "--quiet"]) == 0
