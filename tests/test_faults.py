@@ -50,6 +50,9 @@ BAD_VALUES = [
     (["--axis", "width", "--seeds", "0"], ["--seeds", "0"]),
     (["--axis", "width", "--kernel-threshold", "0"], ["--kernel-threshold", "> 0"]),
     (["--axis", "width", "--zeta-threshold", "2"], ["--zeta-threshold", "[0, 1]"]),
+    (["--axis", "width", "--kernel-threshold", "inf"], ["--kernel-threshold", "got inf"]),
+    (["--axis", "width", "--zeta-threshold", "-0.5"], ["--zeta-threshold", "got -0.5"]),
+    (["--axis", "width,width"], ["--axis", "must differ", "'width,width'"]),
     (["--axis", "width", "--time", "nan"], ["--time", "nan"]),
     (["--axis", "width", "--chunk-cells", "0"], ["--chunk-cells", "0"]),
     (["--axis", "width,init_scale", "--width", "1:1e6:4096", "--init-scale", "1:2:4096"], [".zarr", "cells"]),
@@ -62,6 +65,15 @@ BAD_VALUES = [
     (["--axis", "width", "--alpha", "1"], ["--alpha", "--asymptotic"]),
     (["--asymptotic", "--scheduler", "local:2"], ["--scheduler", "--asymptotic"]),
     (["--axis", "width", "--scheduler", "local:x"], ["local:N"]),
+    (["--axis", "width", "--scheduler", "local:0"], ["local:N", "'local:0'"]),
+    (["--axis", "width", "--scheduler", "ssh://x"], ["--scheduler", "'ssh://x'"]),
+    # finite-width options with --asymptotic, and the exponents' own values
+    (["--asymptotic", "--width", "10"], ["--width", "--asymptotic"]),
+    (["--asymptotic", "--seeds", "2"], ["--seeds", "--asymptotic"]),
+    (["--asymptotic", "--axis", "alpha", "--b-u", "x"], ["--b-u", "'x'"]),
+    (["--asymptotic", "--axis", "alpha", "--b-u", "inf"], ["--b-u", "finite", "'inf'"]),
+    (["--asymptotic", "--axis", "alpha", "--alpha", "0:1:3:log"], ["--alpha", "linear", "'0:1:3:log'"]),
+    (["--asymptotic", "--axis", "alpha", "--alpha", "0:1:5000"], ["--alpha", "4096", "'0:1:5000'"]),
 ]
 
 
@@ -180,6 +192,18 @@ def test_resume_names_a_changed_range_and_chunking(tmp_path, capsys):
     assert diagram.main([*SMALL, "--chunk-cells", "2", "--out", str(store), "--resume", "--quiet"]) == 0
 
 
+def test_an_interrupted_store_run_says_the_completed_chunks_are_kept(tmp_path, capsys, monkeypatch):
+    """^C during a .zarr run: exit 130 and one line that points to --resume (in-process: no signal needed)."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scaleout, "execute", interrupted)
+    store = tmp_path / "a.zarr"
+    line, _ = _one_line_error(capsys, diagram.main([*SMALL, "--out", str(store), "--quiet"]), code=130)
+    assert line == f"python -m phasefl.diagram: interrupted; completed chunks are kept in {store}: rerun with --resume"
+
+
 def test_a_corrupted_manifest(tmp_path, capsys):
     store = tmp_path / "a.zarr"
     assert diagram.main([*SMALL, "--out", str(store), "--quiet"]) == 0
@@ -211,6 +235,7 @@ def test_two_runs_on_one_store_at_once(tmp_path, capsys):
         (["explain", "--param", "sp"], ["--param"]),
         (["explain", "--rows", "1"], ["--rows"]),
         (["--target", "nan"], ["--target"]),
+        (["--target", "-inf"], ["--target", "got -inf"]),
     ],
 )
 def test_phasefl_bad_input_prints_nothing_else(capsys, argv, words):
@@ -218,6 +243,28 @@ def test_phasefl_bad_input_prints_nothing_else(capsys, argv, words):
     assert out == "", "no partial table"
     for word in words:
         assert word in line
+
+
+def test_an_unexpected_error_is_one_line_exit_1_and_phasefl_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
+    def bug(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(diagram, "_finite_width", bug)
+    argv = [*SMALL, "--out", str(tmp_path / "d"), "--quiet"]
+    line, _ = _one_line_error(capsys, diagram.main(argv), code=1)
+    assert "internal error: RuntimeError: a bug" in line and "PHASEFL_DEBUG=1" in line, line
+    monkeypatch.setenv("PHASEFL_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="a bug"):
+        diagram.main(argv)
+    assert not (tmp_path / "d").exists()
+
+
+def test_in_process_calls_leave_the_signal_handlers_as_they_were(tmp_path):
+    """main() catches SIGTERM (and ignores SIGXFSZ) only while it runs: a notebook or a caller keeps its own."""
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGXFSZ)}
+    assert diagram.main([*SMALL, "--out", str(tmp_path / "d"), "--quiet"]) == 0
+    assert diagram.main(["--axis", "width", "--width", "0", "--out", str(tmp_path / "e"), "--quiet"]) == 2
+    assert {sig: signal.getsignal(sig) for sig in before} == before
 
 
 # --- signals and resource limits (subprocesses) -------------------------------------------------------
