@@ -143,7 +143,7 @@ def plane_settings(names: list[str], texts: dict[str, str | None], param: str) -
             if isinstance(value, Axis):
                 raise ValueError(f"{option} is not an axis: give one number, got {text!r}")
             fixed[name] = float(value)
-    return axes, fixed
+    return {name: axes[name] for name in names}, fixed  # the axes in the order asked for
 
 
 def exponent_plane(axes: dict[str, np.ndarray], fixed: dict[str, float], param: str):

@@ -24,14 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .asymptotics import (
-    EXPONENT_MEANING,
-    EXPONENT_NAMES,
-    PARAMETRIZATION_TITLES,
-    PARAMETRIZATIONS,
-    exponent_table,
-    plane_markers,
-)
+from .asymptotics import EXPONENT_AXES, EXPONENT_MEANING, EXPONENT_NAMES, PARAMETRIZATION_TITLES, PARAMETRIZATIONS
 from .cli import (
     DEFAULT_FORMATS,
     Parser,
@@ -46,14 +39,6 @@ from .cli import (
 )
 from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 from .scalings import base_table
-
-EXPONENT_DEFAULTS = {
-    "alpha": "-0.5:2.5:301",
-    "b_u": "-1:1.5:251",
-    "b_w": "-1:1.5:251",
-    "c_u": "-2:2:201",
-    "c_w": "-2:2:201",
-}
 
 DEFAULT_SEEDS = 8
 PROG = "python -m phasefl.diagram"
@@ -124,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
             dest=name,
             metavar="RANGE",
             help=f"(--asymptotic) exponent of {EXPONENT_MEANING[name]}: range when an axis "
-            f"(default {EXPONENT_DEFAULTS[name]}), else a fixed value (default: the --param base)",
+            f"(default {EXPONENT_AXES[name].default}), else a fixed value (default: the --param base)",
         )
     p.add_argument("--asymptotic", action="store_true", help="draw the width -> infinity exponent plane instead")
     p.add_argument("--seeds", type=int, default=None, help=f"random initializations per cell (default {DEFAULT_SEEDS})")
@@ -283,10 +268,9 @@ def _finite_width(args):
 
 
 def _asymptotic(args):
-    import xarray as xr
-
+    from .asymptotics import exponent_plane, plane_markers, plane_settings, plane_title
     from .plot import plot_exponent_plane
-    from .sweep import AXES
+    from .ranges import AXES
 
     names = parse_axes(args.axis, EXPONENT_NAMES)
     for name in AXES:
@@ -295,81 +279,13 @@ def _asymptotic(args):
     if args.seeds is not None or args.time is not None:
         raise UsageError("--seeds and --time apply to finite-width diagrams, not --asymptotic")
     param = args.param or "mean-field"
-    base = dict(zip(EXPONENT_NAMES, PARAMETRIZATIONS[param]))
-    values = {}
-    for name in EXPONENT_NAMES:
-        text = getattr(args, name)
-        if name in names:
-            values[name] = _linear_range(name, text or EXPONENT_DEFAULTS[name])
-        elif text is not None:
-            values[name] = _number(name, text)
-        else:
-            values[name] = base[name]
-    grids = np.meshgrid(*(values[n] for n in names), indexing="ij")
-    full = {n: values[n] for n in EXPONENT_NAMES}
-    full.update(dict(zip(names, grids)))
-    table = exponent_table(*(full[n] for n in EXPONENT_NAMES))
-    dims = tuple(names)
-    coords = {n: (n, values[n], {"long_name": f"{n}  ({EXPONENT_MEANING[n]})", "units": "1"}) for n in names}
-    ds = xr.Dataset(coords=coords)
-    meaning = {
-        "x": "effective output scale exponent",
-        "rho": "layer-imbalance exponent log_d r",
-        "gamma": "log_d Gamma (target strength)",
-        "gamma0": "log_d Gamma0",
-        "phi0": "log_d |F0|",
-        "k0": "log_d K0",
-        "ntk_change": "log_d |K_inf/K0 - 1|",
-        "label": "phase as width -> infinity",
-    }
-    for key, arr in table.items():
-        ds[key] = (dims, arr.astype(np.int8) if key == "label" else arr)
-        ds[key].attrs.update(long_name=meaning[key], units="1")
-    ds["label"].attrs.update(flag_values=np.arange(len(LABELS), dtype=np.int8), flag_meanings=" ".join(LABELS))
-    fixed = {n: v for n, v in full.items() if n not in names}
-    ds.attrs.update(
-        title="phasefl width -> infinity exponent plane (spec E.3)",
-        phasefl_version=__version__,
-        parametrization=param,
-        **{f"fixed_{k}": float(v) for k, v in fixed.items()},
-        command="python -m phasefl.diagram " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
-    )
-    markers = plane_markers(names, values, fixed)
-    symbol = {"alpha": r"\alpha", "b_u": "b_u", "b_w": "b_w", "c_u": "c_u", "c_w": "c_w"}
-    fixed_text = ", ".join(f"${symbol[k]} = {v:g}$" for k, v in fixed.items())
-    fig = plot_exponent_plane(
-        ds,
-        markers,
-        f"Width → ∞ phase plane ({fixed_text})\n"
-        r"$\kappa \propto d^{-\alpha}$, $\sigma_u \propto d^{-b_u}$, $\sigma_w \propto d^{-b_w}$, "
-        r"$\eta_u \propto d^{-c_u}$, $\eta_w \propto d^{-c_w}$",
-    )
+    axes, fixed = plane_settings(names, {n: getattr(args, n) for n in EXPONENT_NAMES}, param)
+    ds = exponent_plane(axes, fixed, param)
+    ds.attrs["command"] = _command(args)
+    fig = plot_exponent_plane(ds, plane_markers(names, axes, fixed), plane_title(fixed))
     labels = ds["label"].values
     summary = [f"{name:<13}{int((labels == k).sum()):>8} grid points" for k, name in enumerate(LABELS)]
     return ds, fig, summary
-
-
-def _number(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise UsageError(f"--{name.replace('_', '-')} expects a number, got {text!r}") from None
-    if not np.isfinite(value):
-        raise UsageError(f"--{name.replace('_', '-')} must be finite, got {text!r}")
-    return value
-
-
-def _linear_range(name: str, text: str) -> np.ndarray:
-    parts = text.split(":")
-    try:
-        if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("lin", "linear")):
-            raise ValueError
-        start, stop, n = float(parts[0]), float(parts[1]), int(parts[2])
-    except ValueError:
-        raise UsageError(f"--{name.replace('_', '-')} expects START:STOP:N (linear), got {text!r}") from None
-    if not (np.isfinite(start) and np.isfinite(stop)) or n < 2 or start >= stop or n > 4096:
-        raise UsageError(f"--{name.replace('_', '-')}: need finite START < STOP and 2 <= N <= 4096, got {text!r}")
-    return np.linspace(start, stop, n)
 
 
 def _to_store(args) -> tuple[list[str], list[Path]]:

@@ -71,9 +71,9 @@ BAD_VALUES = [
     (["--asymptotic", "--width", "10"], ["--width", "--asymptotic"]),
     (["--asymptotic", "--seeds", "2"], ["--seeds", "--asymptotic"]),
     (["--asymptotic", "--axis", "alpha", "--b-u", "x"], ["--b-u", "'x'"]),
-    (["--asymptotic", "--axis", "alpha", "--b-u", "inf"], ["--b-u", "finite", "'inf'"]),
-    (["--asymptotic", "--axis", "alpha", "--alpha", "0:1:3:log"], ["--alpha", "linear", "'0:1:3:log'"]),
-    (["--asymptotic", "--axis", "alpha", "--alpha", "0:1:5000"], ["--alpha", "4096", "'0:1:5000'"]),
+    (["--asymptotic", "--axis", "alpha", "--b-u", "inf"], ["--b-u", "finite", "got inf"]),
+    (["--asymptotic", "--axis", "alpha", "--alpha", "1:2:3:log"], ["--alpha", "linear", "'1:2:3:log'"]),
+    (["--asymptotic", "--axis", "alpha", "--alpha", "0:1:5000"], ["--alpha", "4096", "5000"]),
 ]
 
 
@@ -249,7 +249,7 @@ def test_an_unexpected_error_is_one_line_exit_1_and_phasefl_debug_shows_the_trac
     def bug(args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(diagram, "_finite_width", bug)
+    monkeypatch.setattr(diagram, "sweep_spec", bug)
     argv = [*SMALL, "--out", str(tmp_path / "d"), "--quiet"]
     line, _ = _one_line_error(capsys, diagram.main(argv), code=1)
     assert "internal error: RuntimeError: a bug" in line and "PHASEFL_DEBUG=1" in line, line
