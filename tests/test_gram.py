@@ -20,6 +20,14 @@ def test_dot_is_correctly_rounded():
     assert dot(x, y) == float(exact)
 
 
+def test_dot_keeps_the_rounding_error_of_each_product():
+    """(1 + 2^-30)^2 - (1 + 2^-29) = 2^-60 exactly: it lives entirely in the rounding error of the first
+    product, which a sum of the rounded products loses (it gives 0)."""
+    x = np.array([1.0 + 2.0**-30, -(1.0 + 2.0**-29)])
+    y = np.array([1.0 + 2.0**-30, 1.0])
+    assert dot(x, y) == 2.0**-60
+
+
 def test_width_one_and_parallel_vectors_have_zero_area():
     assert gram([0.3], [-1.7]).d2 == 0.0
     u = np.random.default_rng(2).normal(size=50)
