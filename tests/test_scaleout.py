@@ -32,11 +32,15 @@ def _assert_identical(store_path, reference: xr.Dataset):
 
 
 def test_store_equals_in_memory_sweep_bit_for_bit(tmp_path):
+    """Blocks of 10 cells split both axes (rows of 24 init scales into 10 + 10 + 4), so every block
+    must be written to its own place and marked done under its own name."""
     spec = _spec()
-    scaleout.run(spec, tmp_path / "a.zarr", block_cells=50, log=lambda _: None)
+    chunks = scaleout.chunk_shape(spec.shape, 10)
+    assert chunks[0] < spec.shape[0] and chunks[1] < spec.shape[1]
+    scaleout.run(spec, tmp_path / "a.zarr", block_cells=10, log=lambda _: None)
     _assert_identical(tmp_path / "a.zarr", sweep(spec))
     assert len(list((tmp_path / "a.zarr" / scaleout.MANIFEST / "done").iterdir())) == len(
-        scaleout.blocks(spec.shape, scaleout.chunk_shape(spec.shape, 50))
+        scaleout.blocks(spec.shape, chunks)
     )
 
 
