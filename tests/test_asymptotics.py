@@ -80,3 +80,21 @@ def test_finite_width_labels_and_exponents_approach_the_rule():
         slope = np.polyfit(np.log(widths), np.log(size), 1)[0]
         assert abs(slope - e.ntk_change) < 0.1, (setting, e, slope)
     assert kinds == {"kernel", "alignment", "rescaling"}
+
+
+def test_plane_markers_put_each_parametrization_where_its_x_and_rho_are():
+    """On the (c_w, alpha) plane with b_u = b_w = c_u = 0, a parametrization off the plane is drawn at
+    the point with its x = alpha + b_u + b_w - 1 and rho = c_u - c_w + 2 (b_w - b_u), i.e. at
+    (c_w, alpha) = (-rho, x + 1), worked out by hand: standard (x = -1/2, rho = -1) at (1, 1/2); muP
+    (x = 0, rho = 0) at mean-field's point (0, 1), sharing its marker; NTK on the plane at (0, 1/2). On
+    the (c_u, c_w) plane (x does not move with the rates) the parametrizations off it have no point."""
+    from phasefl.asymptotics import plane_markers, plane_settings
+
+    axes, fixed = plane_settings(["c_w", "alpha"], {}, "mean-field")
+    got = {m["name"]: (m["x"], m["y"], m["on_plane"]) for m in plane_markers(["c_w", "alpha"], axes, fixed)}
+    assert got == {"NTK": (0.0, 0.5, True), "mean-field = μP": (0.0, 1.0, True), "standard": (1.0, 0.5, False)}
+    axes, fixed = plane_settings(["c_u", "c_w"], {}, "mean-field")
+    got = {m["name"]: (m["x"], m["y"], m["on_plane"]) for m in plane_markers(["c_u", "c_w"], axes, fixed)}
+    assert got == {"mean-field": (0.0, 0.0, True)}
+    axes, fixed = plane_settings(["c_w", "alpha"], {"c_w": "-0.5:0.5:11"}, "mean-field")  # standard out of range
+    assert "standard" not in {m["name"] for m in plane_markers(["c_w", "alpha"], axes, fixed)}
