@@ -14,7 +14,7 @@ lint:
 	$(PYTHON) -m ruff format --check phasefl tests derivations bench figures
 
 typecheck:
-	@$(PYTHON) -c "import mypy" 2>/dev/null || { echo "make typecheck needs mypy: pip install -e '.[dev]'"; exit 2; }
+	@$(PYTHON) -c "import mypy" 2>/dev/null || { echo "make typecheck needs mypy: pip install -e '.[test]'"; exit 2; }
 	$(PYTHON) -m mypy phasefl --ignore-missing-imports
 
 .PHONY: bench figures derivations mutate

@@ -123,6 +123,7 @@ def _explain(args) -> int:
             f"{tr.cos_uw[i]:>10.4f}{tr.rot_u[i]:>9.4f}{tr.rot_w[i]:>9.4f}"
         )
     f = tr.final
+    assert f is not None  # solve always returns the t = infinity state
     print(
         f"{'∞':>10}{f.F:>13.6g}{f.ntk / k0:>12.6g}{f.loss_excess:>12.3g}{f.cos_uw:>10.4f}{f.rot_u:>9.4f}{f.rot_w:>9.4f}"
     )

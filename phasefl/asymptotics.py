@@ -7,6 +7,7 @@ like the closed form, so this module never imports SymPy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def plane_markers(names, values, fixed) -> list[dict]:
     """
     dx = {"alpha": 1, "b_u": 1, "b_w": 1, "c_u": 0, "c_w": 0}
     drho = {"alpha": 0, "b_u": -2, "b_w": 2, "c_u": 1, "c_w": -1}
-    out = []
+    out: list[dict[str, Any]] = []
     for pname, exps in PARAMETRIZATIONS.items():
         p = dict(zip(EXPONENT_NAMES, exps))
         on_plane = all(abs(p[n] - fixed[n]) < 1e-12 for n in fixed)

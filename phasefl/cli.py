@@ -56,7 +56,7 @@ def _attach_negative_values(parser: argparse.ArgumentParser, argv) -> list[str]:
         if action.nargs is None and action.option_strings
         for flag in action.option_strings
     }
-    out = []
+    out: list[str] = []
     for token in argv:
         if out and out[-1] in takes_value and _NEGATIVE.match(token):
             out[-1] = f"{out[-1]}={token}"

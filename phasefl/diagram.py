@@ -303,9 +303,12 @@ def _to_store(args) -> tuple[list[str], list[Path]]:
     group.attrs["command"] = _command(args)
     scaleout.consolidate(store)
     label = group["label"]
+    assert isinstance(label, zarr.Array)
     counts = np.zeros(len(LABELS), dtype=np.int64)
     for start in range(0, label.shape[0], max(1, label.chunks[0])):  # chunk by chunk: bounded memory
-        counts += np.bincount(label[start : start + label.chunks[0]].ravel(), minlength=len(LABELS))[: len(LABELS)]
+        counts += np.bincount(np.asarray(label[start : start + label.chunks[0]]).ravel(), minlength=len(LABELS))[
+            : len(LABELS)
+        ]
     summary = [f"{name:<13}{int(counts[k]):>12} cells" for k, name in enumerate(LABELS)]
     summary.append(f"open with: xarray.open_zarr({str(store)!r})")
     return summary, [store]

@@ -10,7 +10,7 @@ width-1 and parallel initializations keep d2 = 0 exactly.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,10 +20,10 @@ from .params import check_positive, check_weights
 class Gram(NamedTuple):
     """Gram numbers (arrays or floats): |u0|^2, |w0|^2, u0.w0 and d2 = |u0|^2 |w0|^2 - (u0.w0)^2."""
 
-    uu: np.ndarray
-    ww: np.ndarray
-    uw: np.ndarray
-    d2: np.ndarray
+    uu: Any  # float64 arrays of one shape, or floats
+    ww: Any
+    uw: Any
+    d2: Any
 
 
 _SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant for float64

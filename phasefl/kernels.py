@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -625,7 +627,7 @@ def exponent_grid(exps: np.ndarray) -> np.ndarray:
 # The numba dispatcher behind each public function of this module: what ``cache_is_warm`` and
 # ``announce_compiling`` look at when given the function (a benchmark may also call one directly,
 # with its output array allocated once).
-DISPATCHERS = {
+DISPATCHERS: dict[Callable, Any] = {
     trajectories: _trajectories,
     slopes: _slopes,
     finals: _finals,
@@ -646,7 +648,7 @@ def cache_is_warm(*functions) -> bool:
     now). False means the first call compiles them (about 30 s for a sweep's, once after an
     install or ``make generate``). This reads numba's private cache attributes; where they have
     changed (or the index cannot be read) it says True, and so nothing gets announced."""
-    dispatchers = [DISPATCHERS[function] for function in functions] if functions else [_sweep_block]
+    dispatchers: list[Any] = [DISPATCHERS[function] for function in functions] if functions else [_sweep_block]
     try:
         return all(kernel.signatures or kernel._cache._cache_file._load_index() for kernel in dispatchers)
     except Exception:  # numba's private cache layout changed: assume warm, say nothing

@@ -68,8 +68,8 @@ def parse_range(name: str, text: str, info: AxisInfo | None = None) -> Axis | fl
         raise ValueError(
             f"--{name.replace('_', '-')} expects START:STOP:N[:log|:lin] or a number, got {text!r}"
         ) from None
-    spacing = parts[3] if len(parts) == 4 else ("log" if info.positive else "linear")
-    spacing = {"lin": "linear", "linear": "linear", "log": "log"}.get(spacing)
+    asked = parts[3] if len(parts) == 4 else ("log" if info.positive else "linear")
+    spacing = {"lin": "linear", "linear": "linear", "log": "log"}.get(asked)
     if spacing is None:
         raise ValueError(f"--{name.replace('_', '-')}: spacing must be 'log' or 'lin', got {parts[3]!r}")
     if n_points < 1 or (n_points == 1 and start != stop) or (n_points > 1 and start == stop):

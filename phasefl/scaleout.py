@@ -79,7 +79,7 @@ def _variables(spec: SweepSpec) -> dict[str, tuple[tuple[str, ...], str, object]
     if spec.time is not None:
         names += ["ntk_ratio_at_time", "label_at_time", "loss_excess_at_time"]
     names += [f"cell_{n}" for n in CELL_VARIABLES]
-    out = {}
+    out: dict[str, tuple[tuple[str, ...], str, object]] = {}
     for name in names:
         is_label = name in ("label", "label_at_time")
         out[name] = (
@@ -138,7 +138,9 @@ def compute_block(spec: SweepSpec, block: tuple[slice, ...], path: str) -> int:
     results = evaluate_block(spec, block)
     group = zarr.open_group(path, mode="r+", zarr_format=2)
     for name, value in results.items():
-        group[name][(Ellipsis,) + block] = value
+        array = group[name]
+        assert isinstance(array, zarr.Array)  # every result variable is an array of the store
+        array[(Ellipsis,) + block] = value
     marker = Path(path) / MANIFEST / "done" / _block_id(block)
     tmp = marker.with_suffix(f".tmp{os.getpid()}")
     tmp.write_text("")

@@ -295,7 +295,7 @@ class Flow:
         self.y[1::2] = w0
         self.h = None  # step size carried from one piece to the next
         self.frozen = False
-        self.freeze_at = None  # time at which the state is frozen (set once near rest)
+        self.freeze_at: float | None = None  # time at which the state is frozen (set once near rest)
         self.nsteps = 0
         self.max_step = self._check_rest()
 
@@ -377,8 +377,8 @@ class _GradientDescent:
         self.w = w0.copy()
         self.t = 0.0
         self.frozen = False
-        self.countdown = None  # steps left before freezing (set once near rest)
-        self.unstable = None  # (t, h a K) at the first step with h a K > 2
+        self.countdown: int | None = None  # steps left before freezing (set once near rest)
+        self.unstable: tuple[float, float] | None = None  # (t, h a K) at the first step with h a K > 2
         self.nsteps = 0
 
     def advance(self, t_end: float, h_max: float) -> None:
@@ -476,8 +476,8 @@ def _rescaled(v: np.ndarray) -> tuple[np.ndarray | None, float]:
 
 def unit_vector(v: np.ndarray) -> np.ndarray | None:
     """v / |v| without under- or overflow; None if v = 0."""
-    v, vv = _rescaled(v)
-    return None if v is None else v / math.sqrt(vv)
+    scaled, vv = _rescaled(v)
+    return None if scaled is None else scaled / math.sqrt(vv)
 
 
 def angle_between(a_hat: np.ndarray | None, b_hat: np.ndarray | None) -> float:

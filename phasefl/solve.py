@@ -7,6 +7,8 @@ broadcast together.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import kernels
@@ -86,7 +88,7 @@ def final_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> Stat
     return final_batch_from_inputs(*cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2))
 
 
-def model_cell(model: Model, g: Gram) -> tuple:
+def model_cell(model: Model, g: Gram) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any]:
     """The nine cell arguments of one network."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be a phasefl.Model, got {type(model).__name__}")

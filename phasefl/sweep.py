@@ -67,7 +67,7 @@ class SweepSpec:
 
     def multipliers(self) -> dict[str, float | str]:
         """The multipliers set by an axis (value: the axis name) or fixed (value: the number)."""
-        given = {k: v for k, v in self.fixed.items() if k not in FIXED_DEFAULTS}
+        given: dict[str, float | str] = {k: v for k, v in self.fixed.items() if k not in FIXED_DEFAULTS}
         given.update({a.name: a.name for a in self.axes if a.name not in FIXED_DEFAULTS})
         return given
 
@@ -274,7 +274,7 @@ def results_dataset(spec: SweepSpec, results: dict[str, np.ndarray]) -> xr.Datas
     with_label_names(ds)
     ds.attrs.update(dataset_attrs(spec))
     for name in ds.data_vars:
-        ds[name].attrs.update(variable_attrs(name))
+        ds[name].attrs.update(variable_attrs(str(name)))
     return ds
 
 
@@ -301,7 +301,7 @@ def coordinates(spec: SweepSpec) -> dict:
 
 def variable_attrs(name: str) -> dict:
     long_name, units = VARIABLES.get(name) or CELL_VARIABLES[name[5:]]
-    attrs = {"long_name": long_name, "units": units}
+    attrs: dict[str, object] = {"long_name": long_name, "units": units}
     if name in ("label", "label_at_time"):
         attrs.update(flag_values=np.arange(len(LABELS), dtype=np.int8), flag_meanings=" ".join(LABELS))
     return attrs
@@ -337,8 +337,8 @@ def typical_boundaries(spec: SweepSpec, points: int = 200) -> xr.Dataset:
     cells = cell_parameters(fine)
     uu = cells["width"] * cells["init_scale_u"] ** 2
     ww = cells["width"] * cells["init_scale_w"] ** 2
-    hyper = [cells[k] for k in ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")]
-    inputs, shape = cell_inputs(*hyper, uu, ww, np.zeros(fine.shape), uu * ww)
+    kappa, lr_u, lr_w, a, b = (cells[k] for k in ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov"))
+    inputs, shape = cell_inputs(kappa, lr_u, lr_w, a, b, uu, ww, np.zeros(fine.shape), uu * ww)
     par = dict(zip(ORDER_PARAMETERS, kernels.orders(inputs).reshape((len(ORDER_PARAMETERS),) + shape)))
     dims = tuple(a.name for a in axes)
     return xr.Dataset(
