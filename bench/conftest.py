@@ -9,8 +9,7 @@ the memory allocated during the call (NumPy reports every array buffer to tracem
 phasefl kernel gets its output and scratch arrays from NumPy, so this is the call's whole footprint
 for phasefl and the NumPy/SciPy baselines). It does not see PyTorch's tensors (the torch baseline
 records ``None``). The start-up benchmarks pass ``peak_mib`` themselves (a function called after
-the timing): the largest peak resident set size of the child processes (``ru_maxrss`` from
-``os.wait4``).
+the timing): the largest peak resident set size (VmHWM) the child processes report.
 
 With ``--tiny`` every benchmark runs on tiny sizes; with ``--benchmark-disable`` once, untimed (the
 smoke test, tests/test_bench.py). Each benchmark checks its result, so a broken one fails.

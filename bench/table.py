@@ -33,7 +33,12 @@ def table(results: dict) -> str:
         "|---|---|---:|---:|---:|---:|",
     ]
     group = None
-    for b in sorted(results["benchmarks"], key=lambda b: (b["group"] or "", b["name"])):
+
+    def order(b):  # by group, then the parameters in their natural order (numbers as numbers)
+        params = (b.get("params") or {}).values()
+        return b["group"] or "", b["name"].split("[")[0], [(isinstance(v, str), v) for v in params]
+
+    for b in sorted(results["benchmarks"], key=order):
         if b["group"] != group:
             group = b["group"]
             lines.append(f"| **{group}** | | | | | |")
