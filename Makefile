@@ -23,8 +23,10 @@ mutate:  # mutation testing (mutmut, configured in setup.cfg); hours on 2 cores,
 	$(PYTHON) -m mutmut run
 	$(PYTHON) -m mutmut results
 
-bench:
-	$(PYTHON) bench/run.py
+bench:  # pytest-benchmark (bench/conftest.py); prints and writes the table bench/results/results.md
+	@mkdir -p bench/results
+	$(PYTHON) -m pytest bench --benchmark-json=bench/results/results.json $(BENCH_ARGS)
+	$(PYTHON) bench/table.py bench/results/results.json bench/results/results.md
 
 figures:
 	$(MAKE) -C figures PYTHON=$(PYTHON)

@@ -68,8 +68,7 @@ def run_once(pythonpath: str | None, out: Path) -> tuple[float, float]:
 def per_draw_gd(draws: int, seed: int = 0) -> dict:
     """Median seconds per draw of NumPy gradient descent at c = 1e-4 on random draws of the grid."""
     sys.path.insert(0, str(ROOT / "bench"))
-    from baselines import gd_numpy
-    from grid import Cell
+    from baselines import Cell, gd_numpy
 
     from phasefl import Model, classify, diagram
     from phasefl.sweep import cell_parameters

@@ -1,7 +1,5 @@
-"""The benchmark's smoke run works end to end (``bench/run.py --smoke``); its timings are not checked.
-
-Benchmarks are not timed tests: this only proves that every section of ``make bench`` runs and
-writes its JSON and Markdown with every method and section in them.
+"""Smoke test of ``make bench``: every benchmark of bench/ runs once on tiny sizes (``--tiny``) and
+checks its result, and bench/table.py turns the JSON into the table. The timings are not checked.
 """
 
 from __future__ import annotations
@@ -13,67 +11,48 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("pytest_benchmark")
+
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = ("phasefl", "ivp_reduced", "ivp_full", "gd_numpy", "gd_torch", "reference")
-SECTIONS = ("methods", "targets_1e6", "scaling", "machine_limit", "cold_start", "diagram_256", "baseline_distance")
+EXPECTED = {
+    "bench_baseline": {"phasefl", "ivp_full", "ivp_reduced", "gd_numpy", "gd_torch"},
+    "bench_kernel_cells": {"finals", "orders", "baseline_distance", "trajectories"},
+    "bench_kernel_width": {"sample_gram", "orders", "baseline_distance"},
+    "bench_sweep": None,
+    "bench_sweep_block": None,
+    "bench_startup": {"import phasefl", "diagram command"},
+}
 
 
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
+def test_every_benchmark_runs_on_tiny_sizes(tmp_path):
+    out = tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(out)],
+        [sys.executable, "-m", "pytest", "bench", "--tiny", f"--benchmark-json={out}", "-q"],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return out, json.loads((out / "results.json").read_text()), (out / "results.md").read_text()
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    results = json.loads(out.read_text())
+    ran: dict[str, set] = {}
+    for b in results["benchmarks"]:
+        ran.setdefault(b["name"].split("[")[0], set()).add(b["name"])
+        assert b["stats"]["median"] > 0 and b["extra_info"]["cells"] >= 1, b["name"]
+        assert "peak_mib" in b["extra_info"], b["name"]
+    assert set(ran) == set(EXPECTED)
+    for name, params in EXPECTED.items():
+        if params is not None:
+            missing = {p for p in params if not any(f"[{p}" in n or f"-{p}]" in n for n in ran[name])}
+            missing -= set() if _has_torch() else {"gd_torch"}
+            assert not missing, (name, missing)
+    table = subprocess.run([sys.executable, "bench/table.py", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert table.returncode == 0, table.stderr
+    assert "| benchmark | median | rounds | cells/s | peak MiB | max error of F |" in table.stdout
+    assert table.stdout.count("\n| ") >= len(results["benchmarks"]) + 1
 
 
-def test_every_section_is_written(smoke):
-    _, res, md = smoke
-    assert res["smoke"] is True
-    for section in SECTIONS:
-        assert section in res, section
-    for heading in ("## Targets", "## Methods side by side", "## Scaling", "## Cold start", "## Machine limit"):
-        assert heading in md, heading
-    for heading in ("## Kernel-baseline distance", "| phasefl.sweep.sweep"):
-        assert heading in md, heading
+def _has_torch() -> bool:
+    import importlib.util
 
-
-def test_every_method_is_compared(smoke):
-    _, res, md = smoke
-    rows = {r["method"]: r for r in res["methods"]["rows"]}
-    assert set(rows) == set(METHODS)
-    for method, row in rows.items():
-        if "skipped" in row:  # only the optional torch baseline may be skipped
-            assert method == "gd_torch"
-            assert "torch" in row["skipped"]
-            continue
-        assert row["time_per_cell_mean_s"] > 0
-        assert row["label_agreement"] >= 0.9, (method, row["label_agreement"])  # accurate baselines agree
-        assert row["max_rel_error_F"] <= 2e-6, (method, row["max_rel_error_F"])
-    assert rows["phasefl"]["max_rel_error_F"] < 1e-9
-    assert res["methods"]["fastest_baseline"] in METHODS
-    assert res["methods"]["details"]["phasefl"]["slopes_equal_trajectories_F"]  # the F-only kernel's F is the same
-    assert res["methods"]["speedup_vs_fastest"]["slope_amortized"] > 0
-    for name in ("phasefl closed form", "reduced 1-D ODE", "full 2d-dim gradient flow", "NumPy gradient descent"):
-        assert name in md, name
-
-
-def test_targets_and_scaling_are_reported(smoke):
-    _, res, md = smoke
-    assert len(res["targets"]) >= 6
-    assert all(t["met"] is None for t in res["targets"])  # smoke: no verdicts
-    assert "n/a (smoke)" in md
-    scaling = res["scaling"]
-    assert [r["n_cells"] for r in scaling["cells"]][0] == 100
-    assert len(scaling["width"]["rows"]) == 12 and scaling["width"]["rows"][-1]["width"] == 1e12
-    assert {"phasefl_kernels", "phasefl_solve_batch"} <= set(res["targets_1e6"]["trajectories"])
-    traj = res["targets_1e6"]["trajectories"]
-    assert traj["F_f64"]["max_rel_diff_from_phasefl"] < 1e-12  # the same closed form, stored in part
-    assert traj["FK_f32"]["max_rel_diff_from_phasefl"] < 2**-23  # float32 rounding
-    assert res["cold_start"]["importtime_cli"]["total_import_s"] > 0
-    assert res["machine_limit"]["kernels"]["labels"]["efficiency"] > 0
+    return importlib.util.find_spec("torch") is not None

@@ -28,6 +28,7 @@ FIGURES = {
     "fig_7_large_init": "large_init.npz",
     "fig_8_verification": "verification.npz",
     "fig_9_empirical": "empirical.nc",
+    "fig_10_work_precision": "work_precision.npz",
 }
 DATA_FILES = sorted(set(FIGURES.values()))
 
