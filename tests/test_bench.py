@@ -5,6 +5,7 @@ checks its result, and bench/table.py turns the JSON into the table. The timings
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +27,13 @@ EXPECTED = {
 
 def test_every_benchmark_runs_on_tiny_sizes(tmp_path):
     out = tmp_path / "results.json"
+    # without the variables of an xdist worker (this test may run in one): with them pytest-benchmark
+    # takes itself for a worker and leaves the JSON file to a controller that does not exist
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "bench", "--tiny", f"--benchmark-json={out}", "-q"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
