@@ -95,22 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how kappa, init scales and rates scale with width (spec E.3); axis values multiply this "
         "base (default: ntk; mean-field with --asymptotic)",
     )
-    for name, info in AXES.items():
-        p.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=name,
-            metavar="RANGE",
-            help=f"{info.long_name} [{info.units}]: range when an axis (default {info.default}), else a "
-            f"fixed value (default {1000 if name == 'width' else 1})",
-        )
-    for name in EXPONENT_NAMES:
-        p.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=name,
-            metavar="RANGE",
-            help=f"(--asymptotic) exponent of {EXPONENT_MEANING[name]}: range when an axis "
-            f"(default {EXPONENT_AXES[name].default}), else a fixed value (default: the --param base)",
-        )
+    _add_range_options(p, AXES)
     p.add_argument("--asymptotic", action="store_true", help="draw the width -> infinity exponent plane instead")
     p.add_argument("--seeds", type=int, default=None, help=f"random initializations per cell (default {DEFAULT_SEEDS})")
     p.add_argument("--seed", type=int, default=0, help="base seed of the initializations (default 0)")
@@ -155,6 +140,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"phasefl {__version__}")
     return p
+
+
+def _add_range_options(p: argparse.ArgumentParser, axes: dict) -> None:
+    """One option per sweepable quantity (``axes``, the finite-width ``AXES``) and per exponent: a
+    range when it is an axis, else a fixed value."""
+    for name, info in axes.items():
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            metavar="RANGE",
+            help=f"{info.long_name} [{info.units}]: range when an axis (default {info.default}), else a "
+            f"fixed value (default {1000 if name == 'width' else 1})",
+        )
+    for name in EXPONENT_NAMES:
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            metavar="RANGE",
+            help=f"(--asymptotic) exponent of {EXPONENT_MEANING[name]}: range when an axis "
+            f"(default {EXPONENT_AXES[name].default}), else a fixed value (default: the --param base)",
+        )
 
 
 def _command(args) -> str:

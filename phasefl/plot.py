@@ -675,6 +675,8 @@ def _overlay_boundaries(axes, boundaries: xr.Dataset, xname, yname, attrs, legen
 
 
 def _plot_1d(ds: xr.Dataset, xname: str, title: str):
+    """The 1-D diagram: regime shares over the seeds, the NTK change and the distance to the kernel
+    baseline, stacked over one shared axis, the regime changes marked on every panel."""
     x = ds[xname].values
     log = _is_log(ds, xname)
     label = ds["label"].values
@@ -691,10 +693,18 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     axes = [fig.add_subplot(grid[0])]
     axes += [fig.add_subplot(grid[k], sharex=axes[0]) for k in (1, 2)]
     edges = cell_edges(x, log)
+    _regime_share_panel(axes[0], ds, label, edges, seeds)
+    _ntk_change_panel(axes[1], ds, x, seeds, eps)
+    _distance_panel(axes[2], ds, x, seeds)
+    _mark_regime_changes(axes, ds, xname, label, edges)
+    _finish(fig, grid, 8.2, title, notes, [], width=13.0)
+    return fig
 
-    ax = axes[0]
+
+def _regime_share_panel(ax, ds: xr.Dataset, label: np.ndarray, edges: np.ndarray, seeds: int) -> None:
+    """Top panel of the 1-D diagram: the seeds' shares of each regime, stacked, with the regime key."""
     fraction = ds["label_fraction"].values if "label_fraction" in ds else np.eye(len(LABELS))[label].T
-    base = np.zeros(x.size)
+    base = np.zeros(edges.size - 1)
     for k, name in enumerate(LABELS):
         ax.stairs(
             100 * (base + fraction[k]),
@@ -718,7 +728,10 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
         frameon=False,
     )
 
-    ax = axes[1]
+
+def _ntk_change_panel(ax, ds: xr.Dataset, x: np.ndarray, seeds: int, eps: float) -> None:
+    """Middle panel of the 1-D diagram: K_inf/K0 (median, quartiles, un-weighted, at time t) over
+    the growth and shrinkage colours and the kernel band."""
     ratio = ds["ntk_ratio"].values
     values = [ratio, ds["ntk_plain_ratio"].values] + (
         [ds["ntk_ratio_at_time"].values] if "ntk_ratio_at_time" in ds else []
@@ -752,7 +765,9 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     _title(ax, "NTK change: final / initial NTK (above 1: grows, green; below 1: shrinks, purple)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=FONT["legend"], frameon=False)
 
-    ax = axes[2]
+
+def _distance_panel(ax, ds: xr.Dataset, x: np.ndarray, seeds: int) -> None:
+    """Bottom panel of the 1-D diagram: the distance to the kernel baseline (median and quartiles)."""
     if seeds > 1 and "kernel_distance_q25" in ds:
         ax.fill_between(
             x, np.clip(ds["kernel_distance_q25"].values, 1e-300, None),
@@ -763,6 +778,9 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
     ax.set_ylabel("median distance", fontsize=FONT["label"])
     _title(ax, r"distance to the kernel baseline, $\max_t\,|F - F_{\rm kernel}|\ /\ |m - F_0|$")
 
+
+def _mark_regime_changes(axes, ds: xr.Dataset, xname: str, label: np.ndarray, edges: np.ndarray) -> None:
+    """Dashed lines where the regime changes, on every panel of the 1-D diagram; the shared x axis."""
     changes = np.flatnonzero(np.diff(label) != 0) + 1
     for a in axes:
         a.tick_params(labelsize=FONT["tick"])
@@ -781,8 +799,6 @@ def _plot_1d(ds: xr.Dataset, xname: str, title: str):
             fontsize=FONT["legend"],
             frameon=False,
         )
-    _finish(fig, grid, 8.2, title, notes, [], width=13.0)
-    return fig
 
 
 # ----------------------------------------------------------------------------------------------
@@ -809,39 +825,9 @@ def plot_exponent_plane(ds: xr.Dataset, markers: list[dict], title: str = "", *,
     rho_fl = np.where(gamma >= 0, rho, np.nan)
     draw_gamma = np.min(gamma) < 0 < np.max(gamma)
     draw_rho = np.nanmin(rho_fl, initial=np.inf) < 0 < np.nanmax(rho_fl, initial=-np.inf)
-    align = REGIME_COLORS["alignment"]
     for a in axes:
-        if draw_gamma:
-            cs = a.contour(x, y, gamma, levels=[0.0], colors="k", linewidths=1.8)
-            cs.set(path_effects=_HALO)
-        if draw_rho:  # the alignment phase is this line: draw it in the alignment colour
-            cs = a.contour(x, y, rho_fl, levels=[0.0], colors=[align], linewidths=4.0)
-            cs.set(path_effects=[patheffects.withStroke(linewidth=6.0, foreground="white")])
-        for mk in markers:
-            on = mk["on_plane"]
-            a.plot(
-                mk["x"],
-                mk["y"],
-                marker=mk["marker"],
-                ms=11,
-                mfc="k" if on else "white",
-                mec="white" if on else "k",
-                mew=1.8,
-                ls="none",
-                zorder=5,
-            )
-            right = mk["x"] > x[0] + 0.85 * (x[-1] - x[0])  # label on the left near the right edge
-            a.annotate(
-                mk["name"],
-                (mk["x"], mk["y"]),
-                xytext=(-8 if right else 8, 7),
-                textcoords="offset points",
-                ha="right" if right else "left",
-                fontsize=FONT["legend"],
-                fontweight="bold",
-                path_effects=_HALO,
-                zorder=6,
-            )
+        _plane_boundaries(a, x, y, gamma if draw_gamma else None, rho_fl if draw_rho else None)
+        _plane_markers(a, markers, x)
         a.set_xlabel(EXPONENT_LABELS.get(xname, xname), fontsize=FONT["label"])
         a.tick_params(labelsize=FONT["tick"])
     axes[0].set_ylabel(EXPONENT_LABELS.get(yname, yname), fontsize=FONT["label"])
@@ -849,18 +835,78 @@ def plot_exponent_plane(ds: xr.Dataset, markers: list[dict], title: str = "", *,
     _title(axes[1], r"NTK change exponent: $|K_\infty/K_0 - 1| \sim d^{\,e}$")
     present = np.array([(label == k).any() for k in range(len(LABELS))])
     regime_colorbar(fig, axes[0], present)
-    cbar = fig.colorbar(image, ax=axes[1], pad=0.02, fraction=0.06)
+    _change_exponent_colorbar(fig, image, axes[1])
+    notes = [
+        r"Each point is the d → ∞ limit of κ ~ d^−α, σ_u ~ d^−b_u, σ_w ~ d^−b_w, η_u ~ d^−c_u, η_w ~ d^−c_w "
+        "(spec E.3); exponents not on the axes are fixed (title).",
+        "Disalignment never survives d → ∞; alignment is only the line of balanced layers.",
+    ]
+    handles = _plane_handles(draw_gamma, draw_rho)
+    _finish(fig, grid, 5.4, title, [_mathify(n) for n in notes], handles, width=15.0, ncol=2)
+    return fig
+
+
+def _plane_boundaries(ax, x: np.ndarray, y: np.ndarray, gamma: np.ndarray | None, rho_fl: np.ndarray | None) -> None:
+    """The lines gamma = 0 (kernel | feature learning) and, where features are learnt, rho = 0 (the
+    alignment phase, in its colour); ``None`` for a line that does not cross the plane."""
+    if gamma is not None:
+        cs = ax.contour(x, y, gamma, levels=[0.0], colors="k", linewidths=1.8)
+        cs.set(path_effects=_HALO)
+    if rho_fl is not None:  # the alignment phase is this line: draw it in the alignment colour
+        cs = ax.contour(x, y, rho_fl, levels=[0.0], colors=[REGIME_COLORS["alignment"]], linewidths=4.0)
+        cs.set(path_effects=[patheffects.withStroke(linewidth=6.0, foreground="white")])
+
+
+def _plane_markers(ax, markers: list[dict], x: np.ndarray) -> None:
+    """The named parametrizations, filled when on the plane, open when only their (x, rho) is, with names."""
+    for mk in markers:
+        on = mk["on_plane"]
+        ax.plot(
+            mk["x"],
+            mk["y"],
+            marker=mk["marker"],
+            ms=11,
+            mfc="k" if on else "white",
+            mec="white" if on else "k",
+            mew=1.8,
+            ls="none",
+            zorder=5,
+        )
+        right = mk["x"] > x[0] + 0.85 * (x[-1] - x[0])  # label on the left near the right edge
+        ax.annotate(
+            mk["name"],
+            (mk["x"], mk["y"]),
+            xytext=(-8 if right else 8, 7),
+            textcoords="offset points",
+            ha="right" if right else "left",
+            fontsize=FONT["legend"],
+            fontweight="bold",
+            path_effects=_HALO,
+            zorder=6,
+        )
+
+
+def _change_exponent_colorbar(fig, image, ax):
+    """Colour bar of the NTK change exponent e beside ``ax``."""
+    cbar = fig.colorbar(image, ax=ax, pad=0.02, fraction=0.06)
     cbar.ax.tick_params(labelsize=FONT["tick"])
     cbar.set_label(r"exponent $e$  ($e = 0$: $\Theta(1)$ change)", fontsize=FONT["label"])
     cbar.ax.text(
         0.5, 1.01, "grows with d", transform=cbar.ax.transAxes, ha="center", va="bottom", fontsize=FONT["tick"]
     )
     cbar.ax.text(0.5, -0.01, "vanishes", transform=cbar.ax.transAxes, ha="center", va="top", fontsize=FONT["tick"])
+    return cbar
+
+
+def _plane_handles(draw_gamma: bool, draw_rho: bool) -> list:
+    """Legend entries of the exponent plane: the boundaries drawn, then the two kinds of marker."""
     handles = []
     if draw_gamma:
         handles.append(Line2D([], [], color="k", lw=1.8, label=r"$\gamma = 0$: kernel | feature learning"))
     if draw_rho:
-        handles.append(Line2D([], [], color=align, lw=4.0, label=r"$\rho = 0$: balanced layers (alignment)"))
+        handles.append(
+            Line2D([], [], color=REGIME_COLORS["alignment"], lw=4.0, label=r"$\rho = 0$: balanced layers (alignment)")
+        )
     handles += [
         Line2D(
             [],
@@ -885,13 +931,7 @@ def plot_exponent_plane(ds: xr.Dataset, markers: list[dict], title: str = "", *,
             label=r"same $(x, \rho)$ as a named one",
         ),
     ]
-    notes = [
-        r"Each point is the d → ∞ limit of κ ~ d^−α, σ_u ~ d^−b_u, σ_w ~ d^−b_w, η_u ~ d^−c_u, η_w ~ d^−c_w "
-        "(spec E.3); exponents not on the axes are fixed (title).",
-        "Disalignment never survives d → ∞; alignment is only the line of balanced layers.",
-    ]
-    _finish(fig, grid, 5.4, title, [_mathify(n) for n in notes], handles, width=15.0, ncol=2)
-    return fig
+    return handles
 
 
 def _mathify(text: str) -> str:

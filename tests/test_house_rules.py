@@ -1,5 +1,10 @@
 """House rules checked on the source tree itself.
 
+No function longer than ``MAX_FUNCTION_LINES`` lines: every function and method (nested ones too,
+each on its own) spans at most 80 lines from its ``def`` line to its last line, its docstring not
+counted (decorators are not part of it; comments and blank lines are). Generated code and bench/
+are left out.
+
 No private names across modules: no file may reach a single-underscore name (``_x``; dunders
 such as ``__version__`` are fine) of another module, whether by
 
@@ -38,6 +43,10 @@ SKIPPED = (ROOT / "phasefl" / "_generated",)
 DOCUMENTED = {"os._exit"}
 # Calls whose first argument is a dotted string target: monkeypatch.setattr("pkg.mod._x", v), mock.patch("...").
 STRING_TARGET_CALLS = {"setattr", "delattr", "patch"}
+#: Longest function or method allowed, in lines without its docstring.
+MAX_FUNCTION_LINES = 80
+# bench/ is left out of the length rule (being rewritten).
+LENGTH_CHECKED = ("phasefl", "tests", "figures", "derivations")
 
 
 def is_private(name: str) -> bool:
@@ -45,9 +54,9 @@ def is_private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
-def python_files() -> list[Path]:
+def python_files(tops: tuple[str, ...] = CHECKED) -> list[Path]:
     files = []
-    for top in CHECKED:
+    for top in tops:
         for path in sorted((ROOT / top).rglob("*.py")):
             if not any(path.is_relative_to(skip) for skip in SKIPPED):
                 files.append(path)
@@ -251,3 +260,78 @@ def test_the_checked_tree_is_there():
 def test_the_rule_catches_what_it_should(source, expected):
     path = ROOT / "tests" / "example_module.py"
     assert [line.split(": ", 1)[1] for line in violations(path, source)] == expected
+
+
+def _docstring_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines taken by the function's docstring (0 without one)."""
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first.end_lineno - first.lineno + 1
+    return 0
+
+
+def function_length(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines from the ``def`` line to the function's last line, less its docstring."""
+    return node.end_lineno - node.lineno + 1 - _docstring_lines(node)
+
+
+def long_functions(path: Path, source: str | None = None) -> list[str]:
+    """Every function or method of one file longer than MAX_FUNCTION_LINES, as "file:line: name (N lines)"."""
+    source = path.read_text() if source is None else source
+    tree = ast.parse(source, filename=str(path))
+    try:
+        shown = path.relative_to(ROOT)
+    except ValueError:
+        shown = path
+    found = [
+        (node.lineno, f"{shown}:{node.lineno}: {node.name} ({function_length(node)} lines)")
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and function_length(node) > MAX_FUNCTION_LINES
+    ]
+    return [line for _, line in sorted(found)]
+
+
+def test_no_long_functions():
+    found = [line for path in python_files(LENGTH_CHECKED) for line in long_functions(path)]
+    assert not found, (
+        f"functions longer than {MAX_FUNCTION_LINES} lines without their docstring (split them):\n" + "\n".join(found)
+    )
+
+
+def _function(name: str, body_lines: int, docstring_lines: int = 0, indent: str = "") -> str:
+    """Source of a function whose def line, docstring and body make the given counts."""
+    inner = indent + "    "
+    doc = [f"{inner}Line {k}." for k in range(docstring_lines)]
+    if doc:
+        doc[0] = f'{inner}"""{doc[0].lstrip()}'
+        doc[-1] += '"""'
+    body = [f"{inner}x{k} = {k}" for k in range(body_lines)]
+    return "\n".join([f"{indent}def {name}():", *doc, *body]) + "\n"
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        (_function("short", 79), []),  # 80 lines with the def line
+        (_function("long", 80), ["long (81 lines)"]),
+        (_function("documented", 79, docstring_lines=30), []),
+        (_function("documented", 80, docstring_lines=3), ["documented (81 lines)"]),
+        ("@decorator\n" + _function("decorated", 79), []),
+        ("async " + _function("coroutine", 80), ["coroutine (81 lines)"]),
+        ("class A:\n" + _function("method", 80, indent="    "), ["method (81 lines)"]),
+        (
+            "def outer():\n" + _function("inner", 80, indent="    ") + "    return inner\n",
+            ["outer (83 lines)", "inner (81 lines)"],
+        ),
+    ],
+)
+def test_the_length_rule_catches_what_it_should(source, expected):
+    path = ROOT / "tests" / "example_module.py"
+    assert [line.split(": ", 1)[1] for line in long_functions(path, source)] == expected
+
+
+def test_the_length_checked_tree_is_there():
+    files = python_files(LENGTH_CHECKED)
+    for top in LENGTH_CHECKED:
+        assert any(path.is_relative_to(ROOT / top) for path in files), top
+    assert not any(path.is_relative_to(ROOT / "bench") for path in files)

@@ -81,6 +81,36 @@ def test_matches_reduced_ode(name):
     assert abs(float(ref["residual"][-1])) < 1e-12 * M
 
 
+def _random_weights(name, width, seed):
+    """Weights u0, w0 of the given width drawn (from ``seed``) with the scales of ``MODERATE[name]``, and the
+    arguments of ``reference`` for them: (kappa, lr_u, lr_w, a, b, uu, ww, uw, d2) with their Gram numbers."""
+    kappa, lr_u, lr_w, a, b, uu, ww, _ = MODERATE[name]
+    rng = np.random.default_rng(seed)
+    u0 = rng.standard_normal(width) * math.sqrt(uu / width)
+    w0 = rng.standard_normal(width) * math.sqrt(ww / width)
+    uu, ww, uw = float(u0 @ u0), float(w0 @ w0), float(u0 @ w0)
+    w_perp = w0 - (uw / uu) * u0
+    d2 = uu * float(w_perp @ w_perp)
+    return (kappa, lr_u, lr_w, a, b, uu, ww, uw, d2), u0, w0
+
+
+def _network_flow(args, u0, w0, times):
+    """The weights u(t), w(t) (width x times) of the width-d network's gradient flow from u0, w0 (spec B)."""
+    kappa, lr_u, lr_w, a, b = args[:5]
+    width = u0.size
+
+    def rhs(t, z):
+        u, w = z[:width], z[width:]
+        err = a * kappa * (u @ w) - b
+        return np.concatenate([-lr_u * kappa * err * w, -lr_w * kappa * err * u])
+
+    sol = solve_ivp(
+        rhs, (0.0, times[-1]), np.concatenate([u0, w0]), method="DOP853", t_eval=times, rtol=1e-13, atol=1e-15
+    )
+    assert sol.success
+    return sol.y[:width], sol.y[width:]
+
+
 @pytest.mark.parametrize(
     "name, width, seed",
     [
@@ -92,29 +122,14 @@ def test_matches_reduced_ode(name):
 )
 def test_matches_network_gradient_flow(name, width, seed):
     """Reference fed with the Gram numbers of actual weights vs. the d-dimensional gradient flow."""
-    kappa, lr_u, lr_w, a, b, uu, ww, _ = MODERATE[name]
-    rng = np.random.default_rng(seed)
-    u0 = rng.standard_normal(width) * math.sqrt(uu / width)
-    w0 = rng.standard_normal(width) * math.sqrt(ww / width)
-    uu, ww, uw = float(u0 @ u0), float(w0 @ w0), float(u0 @ w0)
-    w_perp = w0 - (uw / uu) * u0
-    d2 = uu * float(w_perp @ w_perp)
-
-    def rhs(t, z):
-        u, w = z[:width], z[width:]
-        err = a * kappa * (u @ w) - b
-        return np.concatenate([-lr_u * kappa * err * w, -lr_w * kappa * err * u])
-
-    g, Kc, F0, m = _spec_constants(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2)
+    args, u0, w0 = _random_weights(name, width, seed)
+    kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = args
+    g, Kc, F0, m = _spec_constants(*args)
     scale = max(
         1.0 / (a * math.hypot(Kc, g * m)), (math.log(max(g * abs(m) / Kc, 1.0)) + 1.0) / (a * max(g * abs(m), Kc))
     )
     times = _times(scale, n=15)
-    sol = solve_ivp(
-        rhs, (0.0, times[-1]), np.concatenate([u0, w0]), method="DOP853", t_eval=times, rtol=1e-13, atol=1e-15
-    )
-    assert sol.success
-    u, w = sol.y[:width], sol.y[width:]
+    u, w = _network_flow(args, u0, w0, times)
     F_net = kappa * np.einsum("it,it->t", u, w)
     K_net = kappa**2 * (lr_u * np.einsum("it,it->t", w, w) + lr_w * np.einsum("it,it->t", u, u))
     ref = reference(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2, times)
@@ -137,26 +152,11 @@ def _angle(x, y):
 def test_observables_match_network_gradient_flow(name, width, seed):
     """reference_mpmath.observables (norms, cosine, rotations, excess loss) vs. the same quantities read off
     the integrated d-dimensional weights; and its F and NTK are reference()'s."""
-    kappa, lr_u, lr_w, a, b, uu, ww, _ = MODERATE[name]
-    rng = np.random.default_rng(seed)
-    u0 = rng.standard_normal(width) * math.sqrt(uu / width)
-    w0 = rng.standard_normal(width) * math.sqrt(ww / width)
-    uu, ww, uw = float(u0 @ u0), float(w0 @ w0), float(u0 @ w0)
-    w_perp = w0 - (uw / uu) * u0
-    d2 = uu * float(w_perp @ w_perp)
-
-    def rhs(t, z):
-        u, w = z[:width], z[width:]
-        err = a * kappa * (u @ w) - b
-        return np.concatenate([-lr_u * kappa * err * w, -lr_w * kappa * err * u])
-
-    g, Kc, F0, m = _spec_constants(kappa, lr_u, lr_w, a, b, uu, ww, uw, d2)
+    args, u0, w0 = _random_weights(name, width, seed)
+    kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = args
+    g, Kc, F0, m = _spec_constants(*args)
     times = _times(1.0 / (a * math.hypot(Kc, g * m)), n=12)
-    sol = solve_ivp(
-        rhs, (0.0, times[-1]), np.concatenate([u0, w0]), method="DOP853", t_eval=times, rtol=1e-13, atol=1e-15
-    )
-    assert sol.success
-    u, w = sol.y[:width], sol.y[width:]
+    u, w = _network_flow(args, u0, w0, times)
     nu, nw = (u * u).sum(0), (w * w).sum(0)
     net = {
         "norm_u2": nu,

@@ -249,7 +249,6 @@ def train(
     x_pr, y_pr = x_tr[data.probe], y_tr[data.probe]
     W = net.init(seed, schedule.dtype) if weights is None else [w.to(dtype) for w in net.check_weights(weights)]
     W0 = [w.clone() for w in W]
-    eta = net.learning_rates
 
     theta0 = ntk(net, W0, x_pr).sum(0)
     theta0_norm = float(theta0.norm())
@@ -281,6 +280,30 @@ def train(
         hist["norm_ratio"].append(np.array([_ratio(w, w0) for w, w0 in zip(W, W0)]))
         hist["f_test"].append(f_te.double().numpy())
 
+    steps, converged = _gradient_flow(net, W, x_tr, y_tr, x_pr, schedule, record, on_step)
+
+    history = {k: np.asarray(v) for k, v in hist.items()}
+    if linearized:
+        history.update(_linearized(net, W0, data, steps, history["step"], history["f_test"], schedule.dtype))
+    summary = _summary(history, converged)
+    code = int(label_codes(summary["ntk_rel_change"], summary["zeta"], kernel_threshold, zeta_threshold))
+    return Run(net, schedule, history, summary, LABELS[code], _time.perf_counter() - started, W)
+
+
+def _gradient_flow(
+    net: MLP,
+    W: list,
+    x_tr,
+    y_tr,
+    x_pr,
+    schedule: Schedule,
+    record: Callable[[int, float, float, object], None],
+    on_step: Callable[[int, float], None] | None,
+) -> tuple[list[float], bool]:
+    """Step ``W`` (in place) along the gradient flow to the schedule's horizon, calling
+    ``record(step, tau, t, f_train)`` at every checkpoint (and at the last step if ``max_steps``
+    stops it first). Returns the steps h taken and whether the horizon was reached."""
+    eta = net.learning_rates
     targets = schedule.targets()
     k_next, tau, t, step = 0, 0.0, 0.0, 0
     steps: list[float] = []
@@ -318,13 +341,7 @@ def train(
         steps.append(h)
         if on_step is not None:
             on_step(step, tau)
-
-    history = {k: np.asarray(v) for k, v in hist.items()}
-    if linearized:
-        history.update(_linearized(net, W0, data, steps, history["step"], history["f_test"], schedule.dtype))
-    summary = _summary(history, converged)
-    code = int(label_codes(summary["ntk_rel_change"], summary["zeta"], kernel_threshold, zeta_threshold))
-    return Run(net, schedule, history, summary, LABELS[code], _time.perf_counter() - started, W)
+    return steps, converged
 
 
 def _linearized(net: MLP, W0, data: Dataset, steps, at_steps, f_test, dtype: str) -> dict:

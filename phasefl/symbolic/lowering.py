@@ -563,7 +563,14 @@ def _dy0_claim() -> sp.Expr:
 
 def _time_program_claims() -> dict[str, sp.Expr]:
     """The time program (hoisted factors, scaled sums N and D, 1/N and 1/D separately) equals the
-    Riccati solution and the product form of ``solution``, in both scalings (y0 >= 1 and y0 < 1)."""
+    Riccati solution and the product form of ``solution``, in both scalings (y0 >= 1 and y0 < 1);
+    then the logistic branch, the rotation and the small layer norm."""
+    return {**_riccati_program_claims(), **_logistic_claims(), **_rotation_and_norm_claims()}
+
+
+def _riccati_program_claims() -> dict[str, sp.Expr]:
+    """The y-form time program equals the Riccati solution and the product form, at t and at t = infinity,
+    in both scalings (y0 >= 1 and y0 < 1)."""
     at = dict(AT)
     yp = y_plus
     # Riccati y(E) with y+- = (g m +- K_inf)/Kc written through y+: g m = Kc (y+ - 1/y+)/2, K_inf = Kc (y+ + 1/y+)/2
@@ -620,7 +627,12 @@ def _time_program_claims() -> dict[str, sp.Expr]:
             + (fin[expT] * fin[exp_mT] - 1) ** 2
             + (fin[sinhT] - expand(_sinhT).subs(E, 0)) ** 2
         )
-    # kind 3 (logistic, m F0 > 0): e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T), at t and at t = inf
+    return out
+
+
+def _logistic_claims() -> dict[str, sp.Expr]:
+    """Kind 3 (logistic, m F0 > 0): e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T), at t and t = inf."""
+    out: dict[str, sp.Expr] = {}
     f_pos, m_pos = sp.symbols("f_pos m_pos", positive=True)
     logistic = {F0: f_pos, m: m_pos, omE: 1 - E, E_s: E}
     F_log = dict(AT)[F].args[2].expr.subs(logistic)
@@ -634,6 +646,12 @@ def _time_program_claims() -> dict[str, sp.Expr]:
         + (fin_log[exp_mT] * fin_log[expT] - 1) ** 2
         + (fin_log[sinhT].subs(expT, fin_log[expT]) * 2 * fin_log[expT] - (fin_log[expT] ** 2 - 1)) ** 2
     ).subs(logistic)
+    return out
+
+
+def _rotation_and_norm_claims() -> dict[str, sp.Expr]:
+    """The rotation's and the small layer norm's stable forms equal the plain formulas."""
+    out: dict[str, sp.Expr] = {}
     eT, emT, r_ = sp.symbols("eT emT r", positive=True)
     hoisted = dict(HOISTED)
     halves = {sym: hoisted[sym].doit().subs(root_u, r_) for sym in (du_half, su_half)}
