@@ -231,3 +231,26 @@ def test_sweeps_and_draws_are_reproducible():
     for x, y in zip(g1, g2):
         np.testing.assert_array_equal(x, y)
     assert not np.array_equal(g1.uw, sample_gram(100, 0.5, 2.0, size=4, seed=10).uw)
+
+
+def test_the_stored_specification_says_what_was_run():
+    """The ``spec`` attribute (what --resume compares, and what a reader of the file has to go on) names
+    every setting, each axis by its first and last value, count and spacing, and the width exponents of
+    the parametrization (mean field: kappa ~ d^-1, everything else d^0)."""
+    axes = (parse_range("width", "2:2000:4"), parse_range("target", "-1:1:3"))
+    spec = SweepSpec(axes=axes, fixed={"lr_ratio": 3.0}, param="mean-field", seeds=2, seed=5, time=0.5)
+    stored = json.loads(sweep(spec).attrs["spec"])
+    assert stored == {
+        "fixed": {"lr_ratio": 3.0},
+        "param": "mean-field",
+        "seeds": 2,
+        "seed": 5,
+        "time": 0.5,
+        "kernel_threshold": 0.05,
+        "zeta_threshold": 0.9,
+        "axes": [
+            {"name": "width", "start": 2.0, "stop": 2000.0, "n": 4, "spacing": "log"},
+            {"name": "target", "start": -1.0, "stop": 1.0, "n": 3, "spacing": "linear"},
+        ],
+        "exponents": {"alpha": 1.0, "b_u": 0.0, "b_w": 0.0, "c_u": 0.0, "c_w": 0.0},
+    }
