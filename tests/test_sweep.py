@@ -254,3 +254,21 @@ def test_the_stored_specification_says_what_was_run():
         ],
         "exponents": {"alpha": 1.0, "b_u": 0.0, "b_w": 0.0, "c_u": 0.0, "c_w": 0.0},
     }
+
+
+@pytest.mark.parametrize(
+    "shape, block_cells, chunks",
+    [((3, 5), 1, (1, 1)), ((3, 5), 7, (1, 5)), ((4, 3), 7, (2, 3)), ((4, 3), 100, (4, 3)), ((10,), 4, (4,))],
+)
+def test_blocks_have_at_most_the_asked_cells_and_cover_the_grid_once(shape, block_cells, chunks):
+    """chunk_shape fills the last axes first with whole numbers of cells and never exceeds block_cells
+    (worked out by hand); blocks partitions the grid: every cell in exactly one block."""
+    from phasefl.sweep import blocks, chunk_shape
+
+    assert chunk_shape(shape, block_cells) == chunks
+    assert all(isinstance(c, int) for c in chunks) and int(np.prod(chunks)) <= block_cells
+    hits = np.zeros(shape, dtype=int)
+    for block in blocks(shape, chunks):
+        assert all(sl.stop - sl.start <= c for sl, c in zip(block, chunks))
+        hits[block] += 1
+    assert (hits == 1).all()
