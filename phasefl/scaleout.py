@@ -312,6 +312,9 @@ def _local_cluster(n: int):
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
+        # the scheduler serves HTTP (health, metrics) even without a dashboard, on port 8787 unless
+        # told otherwise; a free port keeps two runs at once from printing "Port 8787 is already in use"
+        scheduler_kwargs={"dashboard_address": ":0"},
         env={"NUMBA_NUM_THREADS": "1"},
         silence_logs=logging.CRITICAL,  # an interrupt cancels tasks: say it once, not in every worker's log
     )

@@ -183,3 +183,20 @@ def test_sigint_then_resume_recomputes_only_missing_chunks(tmp_path):
         axes=(parse_range("width", "1:1e6:60"), parse_range("init_scale", "1e-3:1e3:60")), fixed={}, seeds=8
     )
     _assert_identical(store, sweep(spec))
+
+
+def test_a_local_cluster_beside_another_says_nothing_about_ports(tmp_path):
+    """Two local clusters at once (two runs, or a run beside a notebook's cluster): the scheduler's HTTP
+    server takes a free port instead of 8787, so the run prints no "Port 8787 is already in use"."""
+    import warnings
+
+    from dask.distributed import LocalCluster
+
+    other = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)  # takes 8787
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            scaleout.run(_spec(n=4, seeds=1), tmp_path / "p.zarr", scheduler="local:1", log=lambda _: None)
+    finally:
+        other.close()
+    assert not [w for w in caught if "already in use" in str(w.message)]
