@@ -323,28 +323,11 @@ def ntk_colorbar(fig, mappable, ax, norm: TwoSlopeNorm):
     cbar.ax.tick_params(labelsize=FONT["tick"])
     cbar.set_label(r"$K_\infty/K_0$, final / initial NTK (log scale)", fontsize=FONT["label"])
     dark = {"grows": NTK_CMAP(0.92), "shrinks": NTK_CMAP(0.08)}
-    cbar.ax.text(
-        0.5,
-        1.01,
-        "grows",
-        transform=cbar.ax.transAxes,
-        ha="center",
-        va="bottom",
-        fontsize=FONT["tick"],
-        color=dark["grows"],
-        fontweight="bold",
-    )
-    cbar.ax.text(
-        0.5,
-        -0.03,
-        "shrinks",
-        transform=cbar.ax.transAxes,
-        ha="center",
-        va="top",
-        fontsize=FONT["tick"],
-        color=dark["shrinks"],
-        fontweight="bold",
-    )
+    for word, y, va in (("grows", 1.01, "bottom"), ("shrinks", -0.03, "top")):  # above and below the bar
+        cbar.ax.text(
+            0.5, y, word, transform=cbar.ax.transAxes, ha="center", va=va, fontsize=FONT["tick"], color=dark[word],
+            fontweight="bold",
+        )  # fmt: skip
     return cbar
 
 
