@@ -272,3 +272,20 @@ def test_blocks_have_at_most_the_asked_cells_and_cover_the_grid_once(shape, bloc
         assert all(sl.stop - sl.start <= c for sl, c in zip(block, chunks))
         hits[block] += 1
     assert (hits == 1).all()
+
+
+def test_an_unrepresentable_grid_is_refused_naming_its_corner():
+    """Sizes are power laws in every axis, so the grid's corners bound them: the refusal names the first
+    corner (axis ends, in axis order) where one leaves float64's safe range, and the fixed values. By
+    hand: at width 1 and init scale 1e140, |u0|^2 |w0|^2 ~ d^2 sigma^4 = 1e560 overflows; every other
+    size of that corner (d sigma^2 = 1e280) is still inside 1e290."""
+    from phasefl.scalings import OUT_OF_RANGE
+
+    axes = (parse_range("width", "1:1e6:3"), parse_range("init_scale", "1e-3:1e140:3"))
+    where = "at width = 1, init_scale = 1e+140, lr_ratio = 2"
+    with pytest.raises(ValueError) as err:
+        SweepSpec(axes, {"lr_ratio": 2.0})
+    assert str(err.value) == f"|u0|² |w0|² ≈ d² σ_u² σ_w² = inf {where}: {OUT_OF_RANGE}"
+    with pytest.raises(ValueError, match=r"at init_scale = 1e\+140, width = 1, lr_ratio = 2: "):
+        SweepSpec((parse_range("init_scale", "1e140:1e-3:3"), axes[0]), {"lr_ratio": 2.0})
+    SweepSpec((axes[0], parse_range("init_scale", "1e-3:1e60:3")), {"lr_ratio": 2.0})  # at most 1e252: accepted
