@@ -158,15 +158,6 @@ def baselines(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:
     return out
 
 
-@numba.njit(parallel=True, cache=True)
-def _at_time(inputs, t, out):
-    for i in numba.prange(inputs.shape[1]):
-        c = column_constants(inputs, i)
-        obs = observables_at(t, c)
-        for k in range(N_OBS):
-            out[k, i] = obs[k]
-
-
 _EPS = float(np.finfo(np.float64).eps)
 _LOSS_MIN = 1e-290  # an excess loss above this is a normal float, with its full precision
 _SEARCH_ITERATIONS = 200  # per root; most cells take 2 to 5 probes (Newton from a good guess)
@@ -601,13 +592,6 @@ def _exponent_grid(exps, out):
             out[k, i] = res[k]
 
 
-def at_time(inputs: np.ndarray, t: float) -> np.ndarray:
-    """Observables of n cells at one time t: array (N_OBS, n)."""
-    out = np.empty((N_OBS, inputs.shape[1]))
-    _at_time(np.ascontiguousarray(inputs, dtype=np.float64), float(t), out)
-    return out
-
-
 def baseline_distance(inputs: np.ndarray) -> np.ndarray:
     """sup_t |F(t) - F_kernel(t)| / |m - F0| per cell (0 where F0 = m): array (n,). Exact, to
     ~1e-12 relative plus a few eps: the extrema are located as roots of the derivative (at most
@@ -634,7 +618,6 @@ DISPATCHERS: dict[Callable, Any] = {
     ntk_plain_finals: _ntk_plain_finals,
     orders: _orders,
     baselines: _baselines,
-    at_time: _at_time,
     baseline_distance: _baseline_distance,
     sweep_block: _sweep_block,
     exponent_grid: _exponent_grid,

@@ -25,7 +25,7 @@ from . import __version__, kernels
 from ._generated.closed_form import ORDER_PARAMETERS
 from .gram import Gram, bartlett, scale_bartlett
 from .kernels import BLOCK_OUTPUTS
-from .ranges import AXES, Axis, AxisInfo, parse_range  # noqa: F401  (AxisInfo: part of this module's API)
+from .ranges import AXES, Axis, parse_range  # noqa: F401  (parse_range: kept importable from here, where sweeps are built)
 from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 from .scalings import OUT_OF_RANGE, PARAMETRIZATIONS, absolute, check_multipliers, check_sizes, formulas
 from .solve import cell_inputs, check_cell_arguments
