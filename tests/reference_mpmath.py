@@ -107,6 +107,16 @@ def _constants(p):
     return dict(g=g, C=C, Kc=Kc, F0=F0, m=m, Kinf=Kinf, K0=K0, a=a)
 
 
+def _riccati(c):
+    """(lam, y0, y+, y-, R) of the Kc > 0 solution y(t) = (y+ - y- R e^(-lam t)) / (1 - R e^(-lam t)),
+    y = e^asinh(g F / Kc) (spec D.3), from the constants of ``_constants``."""
+    g, Kc, F0, m, a, Kinf = c["g"], c["Kc"], c["F0"], c["m"], c["a"], c["Kinf"]
+    y0 = mpmath.exp(mpmath.asinh(g * F0 / Kc))
+    yp = (g * m + Kinf) / Kc
+    ym = (g * m - Kinf) / Kc
+    return a * Kinf, y0, yp, ym, (y0 - yp) / (y0 - ym)
+
+
 def _log10_abs(x) -> float:
     return float(mpmath.log10(abs(x)))
 
@@ -146,11 +156,7 @@ def _evaluate(p, times, dps):
         ts = [mpmath.mpf(t) for t in times]
         Fs, Ks = [], []
         if Kc > 0:
-            lam = a * Kinf
-            y0 = mpmath.exp(mpmath.asinh(g * F0 / Kc))
-            yp = (g * m + Kinf) / Kc
-            ym = (g * m - Kinf) / Kc
-            R = (y0 - yp) / (y0 - ym)
+            lam, y0, yp, ym, R = _riccati(c)
             for t in ts:
                 E = mpmath.exp(-lam * t)
                 y = (yp - ym * R * E) / (1 - R * E)
@@ -304,11 +310,7 @@ def _evaluate_observables(p, times, dps):
         g, Kc, F0, m, a, Kinf = c["g"], c["Kc"], c["F0"], c["m"], c["a"], c["Kinf"]
         at, final = [], None
         if Kc > 0:
-            lam = a * Kinf
-            y0 = mpmath.exp(mpmath.asinh(g * F0 / Kc))
-            yp = (g * m + Kinf) / Kc
-            ym = (g * m - Kinf) / Kc
-            R = (y0 - yp) / (y0 - ym)
+            lam, y0, yp, ym, R = _riccati(c)
             for t in times:
                 E = mpmath.exp(-lam * mpmath.mpf(t))
                 y = (yp - ym * R * E) / (1 - R * E)
