@@ -57,14 +57,22 @@ def test_write_outputs_skips_only_the_distributed_import(tmp_path, monkeypatch):
         xr.testing.assert_identical(back.load(), ds)
 
 
-def test_write_outputs_writes_strings_as_xarray_would(tmp_path):
+@pytest.mark.parametrize(
+    "names",
+    [
+        np.array(["kernel", "rescaling", "alignment", "kernel", "disalignment", "kernel"]).reshape(2, 3),
+        np.array(["kernel", "rescaling", "kernel"] * 2, dtype="U12").reshape(2, 3),  # narrower than the dtype
+        np.array(["noyau", "alignement", "désalignement"] * 2).reshape(2, 3),  # not ASCII
+        np.array(["kernel", "", "kernel"] * 2).T.reshape(3, 2).T,  # not contiguous, an empty string
+    ],
+)
+def test_write_outputs_writes_strings_as_xarray_would(tmp_path, names):
     """The string variables, encoded to bytes before the write (a third of its time at 10^6 cells),
     give the very file xarray writes itself, and read back as the same strings."""
     import matplotlib.pyplot as plt
 
     from phasefl.cli import write_outputs
 
-    names = np.array(["kernel", "rescaling", "alignment", "kernel", "disalignment", "kernel"]).reshape(2, 3)
     ds = xr.Dataset({"name": (("x", "y"), names, {"long_name": "a regime"}), "z": (("x",), [1.0, 2.0])})
     ds.to_netcdf(tmp_path / "direct.nc", engine="scipy")
     paths = write_outputs(ds, plt.figure(), tmp_path / "w")
