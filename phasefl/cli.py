@@ -247,8 +247,9 @@ def _utf8(strings: np.ndarray) -> np.ndarray:
     """A str array as UTF-8 bytes, as wide as its longest string (as xarray encodes it). ASCII text
     is converted code point by code point (a million labels in 10 ms, against 160 ms through Python
     strings)."""
-    points = np.ascontiguousarray(strings).view(np.uint32).reshape(strings.shape + (strings.dtype.itemsize // 4,))
-    used = np.flatnonzero(points.reshape(-1, points.shape[-1]).any(axis=0))
+    per_string = strings.dtype.itemsize // 4  # code points
+    points = np.ascontiguousarray(strings).view(np.uint32).reshape(*strings.shape, per_string)
+    used = np.flatnonzero(points.reshape(-1, per_string).any(axis=0))
     if points.size and used.size and points.max() < 128:
         width = int(used[-1]) + 1
         return np.ascontiguousarray(points[..., :width].astype(np.uint8)).view(f"S{width}")[..., 0]
