@@ -216,7 +216,8 @@ def render() -> str:
 
 The exact solution of spec section D in its cancellation-free product form, scaled per cell (derivation:
 ``phasefl/symbolic/solution.py``, notebooks in ``derivations/``). Argument and return orders
-are listed in CONSTANTS, OBSERVABLES and ORDER_PARAMETERS.
+are listed in CONSTANTS, OBSERVABLES and ORDER_PARAMETERS; INPUTS, OBSERVABLES and ORDER_PARAMETERS
+name the inputs and outputs as users see them, and DESCRIPTIONS gives each its long name and units.
 """
 
 import math
@@ -224,11 +225,17 @@ import math
 import numba
 
 '''
+    public = {symbol: name for symbol, (name, _, _) in lowering.INTERFACE.items()}
+    described = (*lowering.INPUTS, *lowering.OBSERVED, *lowering.ORDER_OUTPUTS)
     names = [
         f"CONSTANTS = {tuple(str(s) for s in lowering.CONSTANTS)!r}",
-        f"OBSERVABLES = {tuple(str(s) for s in lowering.OBSERVED)!r}",
-        f"ORDER_PARAMETERS = {tuple(str(s) for s in lowering.ORDER_OUTPUTS)!r}",
+        f"INPUTS = {tuple(public[s] for s in lowering.INPUTS)!r}",
+        f"OBSERVABLES = {tuple(public[s] for s in lowering.OBSERVED)!r}",
+        f"ORDER_PARAMETERS = {tuple(public[s] for s in lowering.ORDER_OUTPUTS)!r}",
         f"EXPONENTS = {tuple(str(s) for s, _ in lowering.EXPONENTS)!r}",
+        "DESCRIPTIONS = {  # name -> (long name, units)\n"
+        + "".join(f"    {public[s]!r}: {lowering.INTERFACE[s][1:]!r},\n" for s in described)
+        + "}",
     ]
     body = "\n\n".join([PRELUDE] + [_kernel(name) for name in lowering.KERNELS])
     return header + "\n".join(names) + "\n\n\n" + body.replace("\n\n@", "\n\n\n@")

@@ -394,12 +394,14 @@ def _baseline_distance(inputs, out):
         out[i] = _distance(column_constants(inputs, i))
 
 
-#: Per-sample quantities of a sweep block whose median over seeds ``sweep_block`` reports (the
-#: last two only with a time), and the two whose quartiles it reports too.
+#: Per-sample quantities of a sweep block whose median over seeds ``sweep_block`` reports: the margin,
+#: every order parameter (but the dominant layer, reported as a fraction of seeds), and more (the
+#: last two only with a time); and the two whose quartiles it reports too.
 MEDIANS = (
-    "margin", "ntk_ratio", "ntk_rel_change", "ntk_plain_ratio", "gamma", "gamma0", "zeta", "imbalance",
-    "kernel_distance", "ntk_ratio_at_time", "loss_excess_at_time",
-)  # fmt: skip
+    ("margin",)
+    + tuple(name for name in ORDER_PARAMETERS if name != "dominant_w")
+    + ("ntk_plain_ratio", "kernel_distance", "ntk_ratio_at_time", "loss_excess_at_time")
+)
 QUARTILES = ("ntk_ratio", "kernel_distance")
 #: Rows of ``sweep_block``'s output: the medians, the quartiles (NAME_q25, NAME_q75), the fraction of
 #: seeds whose dominant layer is u, the most frequent label and the fraction of seeds with each label
@@ -411,18 +413,17 @@ BLOCK_OUTPUTS = (
     + ("label_at_time",)
 )
 _N_MEDIANS = len(MEDIANS)
-_S_MARGIN, _S_RATIO, _S_RK, _S_PLAIN, _S_GAMMA, _S_GAMMA0, _S_ZETA, _S_IMBALANCE, _S_DIST, _S_RATIO_T, _S_LOSS_T = (
-    range(_N_MEDIANS)
+_S_MARGIN, _S_PLAIN, _S_DIST, _S_RATIO_T, _S_LOSS_T = (
+    MEDIANS.index(name)
+    for name in ("margin", "ntk_plain_ratio", "kernel_distance", "ntk_ratio_at_time", "loss_excess_at_time")
 )
+_S_OF_ORDER = tuple(MEDIANS.index(name) if name in MEDIANS else -1 for name in ORDER_PARAMETERS)  # -1: not a median
 _S_QUARTILES = (MEDIANS.index(QUARTILES[0]), MEDIANS.index(QUARTILES[1]))
 _R_DOMINANT_U = BLOCK_OUTPUTS.index("dominant_u")
 _R_LABEL = BLOCK_OUTPUTS.index("label")
 _R_LABEL_T = BLOCK_OUTPUTS.index("label_at_time")
-_P_GAMMA, _P_GAMMA0, _P_ZETA, _P_RATIO, _P_RK, _P_IMBALANCE, _P_DOMINANT_W = (
-    ORDER_PARAMETERS.index(name)
-    for name in ("gamma", "gamma0", "zeta", "ntk_ratio", "ntk_rel_change", "imbalance", "dominant_w")
-)
-_O_K, _O_LOSS = OBSERVABLES.index("K"), OBSERVABLES.index("loss_excess")
+_P_ZETA, _P_RK, _P_DOMINANT_W = (ORDER_PARAMETERS.index(name) for name in ("zeta", "ntk_rel_change", "dominant_w"))
+_O_K, _O_LOSS = OBSERVABLES.index("ntk"), OBSERVABLES.index("loss_excess")
 
 
 @numba.njit(cache=True)
@@ -517,13 +518,10 @@ def _sweep_block(hyper, gram, kernel_threshold, zeta_threshold, t, samples, out)
             n0, n1, n2, n3 = n0 + (code == 0), n1 + (code == 1), n2 + (code == 2), n3 + (code == 3)
             n_u += par[_P_DOMINANT_W] == 0.0
             samples[_S_MARGIN, i, s] = margin(rk, zeta, kernel_threshold, zeta_threshold)
-            samples[_S_RATIO, i, s] = par[_P_RATIO]
-            samples[_S_RK, i, s] = rk
+            for k in range(N_ORDER):
+                if _S_OF_ORDER[k] >= 0:
+                    samples[_S_OF_ORDER[k], i, s] = par[k]
             samples[_S_PLAIN, i, s] = ntk_plain_final(c)[0] / (kappa * kappa * (uu + ww))
-            samples[_S_GAMMA, i, s] = par[_P_GAMMA]
-            samples[_S_GAMMA0, i, s] = par[_P_GAMMA0]
-            samples[_S_ZETA, i, s] = zeta
-            samples[_S_IMBALANCE, i, s] = par[_P_IMBALANCE]
             samples[_S_DIST, i, s] = _distance(c)
             if timed:
                 obs = observables_at(t, c)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import kernels
-from ._generated.closed_form import ORDER_PARAMETERS
 from .gram import gram
+from .schema import ORDER_PARAMETERS
 from .solve import cell_inputs, model_cell
 
 LABELS = ("kernel", "alignment", "disalignment", "rescaling")

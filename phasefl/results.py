@@ -1,66 +1,81 @@
-"""The result type shared by the exact solution and the simulators.
+"""The result types shared by the exact solution and the simulators.
 
-``solve`` (closed form) and ``simulate`` (the actual d-dimensional network) return
-the same ``Trajectory``, so tests and figures compare them field by field.
+``solve`` (closed form) and ``simulate`` (the actual d-dimensional network) return the same
+``Trajectory``, so tests and figures compare them field by field. Both types have one attribute per
+observable of ``phasefl.schema.OBSERVABLES`` (in that order), named and described there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from typing import Any
 
-import numpy as np
+from .schema import OBSERVABLES
 
-#: Observables of spec section D.4/D.6, in the order the kernels return them.
-OBSERVABLES = (
-    "F",  # network slope F = kappa u.w; the function is f(x) = F x
-    "ntk",  # learning-rate-weighted NTK scale K = kappa^2 (eta_u |w|^2 + eta_w |u|^2)
-    "ntk_plain",  # un-weighted NTK scale kappa^2 (|u|^2 + |w|^2)
-    "norm_u2",  # |u|^2
-    "norm_w2",  # |w|^2
-    "cos_uw",  # cos of the angle between u and w
-    "rot_u",  # angle between u(t) and u(0), radians (nan if u(0) = 0)
-    "rot_w",  # angle between w(t) and w(0), radians (nan if w(0) = 0)
-    "loss_excess",  # L - L_min = (a/2) (F - m)^2
-)
+__all__ = ["OBSERVABLES", "State", "Trajectory"]
 
 
-@dataclass(frozen=True)
-class State:
-    """All observables at one time (floats), e.g. ``Trajectory.final`` at t = infinity."""
+class _Record:
+    """Read-only attributes ``FIELDS`` given by keyword, all of them and nothing else."""
 
-    F: float
-    ntk: float
-    ntk_plain: float
-    norm_u2: float
-    norm_w2: float
-    cos_uw: float
-    rot_u: float
-    rot_w: float
-    loss_excess: float
+    FIELDS: tuple[str, ...] = ()
+    __slots__ = ()
+
+    def __init__(self, **values: Any) -> None:
+        missing = [name for name in self.FIELDS if name not in values]
+        unknown = [name for name in values if name not in self.FIELDS]
+        if missing or unknown:
+            raise TypeError(
+                f"{type(self).__name__} takes exactly {', '.join(self.FIELDS)}; missing {missing}, unknown {unknown}"
+            )
+        for name in self.FIELDS:
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __getattr__(self, name: str) -> Any:  # only reached for names that are not fields
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}; it has {', '.join(self.FIELDS)}")
+
+    def __eq__(self, other: object) -> bool:  # field by field, as a dataclass compares
+        if type(other) is not type(self):
+            return NotImplemented
+        return tuple(getattr(self, name) for name in self.FIELDS) == tuple(getattr(other, n) for n in self.FIELDS)
+
+    def __reduce__(self):  # pickle through the constructor (__setattr__ refuses the default way)
+        return _rebuild, (type(self), {name: getattr(self, name) for name in self.FIELDS})
 
 
-@dataclass(frozen=True)
-class Trajectory:
-    """Observables over ``times`` (each a float array of the same length) and at t = infinity."""
+def _rebuild(cls: type, values: dict) -> Any:
+    return cls(**values)
 
-    times: np.ndarray
-    F: np.ndarray
-    ntk: np.ndarray
-    ntk_plain: np.ndarray
-    norm_u2: np.ndarray
-    norm_w2: np.ndarray
-    cos_uw: np.ndarray
-    rot_u: np.ndarray
-    rot_w: np.ndarray
-    loss_excess: np.ndarray
-    final: State | None = None
+
+class State(_Record):
+    """All observables at one time (floats, or arrays of a batch's shape), e.g. ``Trajectory.final``
+    at t = infinity: one attribute per name in ``OBSERVABLES``."""
+
+    FIELDS = OBSERVABLES
+    __slots__ = OBSERVABLES
+
+    def __repr__(self) -> str:
+        return "State(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS) + ")"
+
+
+class Trajectory(_Record):
+    """Observables over ``times`` (each an array whose last axis runs over the times) and ``final``,
+    the ``State`` at t = infinity (or None): one attribute per name in ``OBSERVABLES``."""
+
+    FIELDS = ("times", *OBSERVABLES, "final")
+    __slots__ = FIELDS
+
+    def __init__(self, *, final: State | None = None, **values: Any) -> None:
+        super().__init__(final=final, **values)
 
     def at(self, i: int) -> State:
         """The observables at ``times[i]``."""
         return State(**{name: float(getattr(self, name)[i]) for name in OBSERVABLES})
 
     def __repr__(self) -> str:
-        """A few rows (first, last, and t = infinity) instead of nine full arrays."""
+        """A few rows (first, last, and t = infinity) instead of the full arrays."""
         n = len(self.times)
         rows = sorted({0, n - 1}) if n else []
         head = f"Trajectory({n} times from {self.times[0]:.4g} to {self.times[-1]:.4g}" if n else "Trajectory(0 times"
@@ -73,6 +88,3 @@ class Trajectory:
         if self.final is not None:
             lines.append("  " + f"{'inf':>11}" + "".join(f"{getattr(self.final, k):>13.6g}" for k in OBSERVABLES))
         return "\n".join(lines)
-
-
-assert tuple(f.name for f in fields(State)) == OBSERVABLES

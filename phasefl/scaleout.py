@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .kernels import QUARTILES
+from .regimes import LABELS
 from .sweep import (
-    CELL_VARIABLES,
     SweepSpec,
     blocks,
     chunk_shape,
     coordinates,
+    data_variables,
     dataset_attrs,
     default_block_cells,
     evaluate_block,
@@ -58,38 +58,6 @@ def spec_fingerprint(spec: SweepSpec) -> str:
     return h.hexdigest()
 
 
-def _variables(spec: SweepSpec) -> dict[str, tuple[tuple[str, ...], str, object]]:
-    """name -> (dims, dtype, fill value) of every data variable of a sweep."""
-    dims = tuple(a.name for a in spec.axes)
-    names = [
-        "label",
-        "label_fraction",
-        "margin",
-        "ntk_ratio",
-        "ntk_rel_change",
-        "ntk_plain_ratio",
-        "gamma",
-        "gamma0",
-        "zeta",
-        "imbalance",
-        "dominant_u",
-        "kernel_distance",
-    ]
-    names += [f"{n}_{q}" for n in QUARTILES for q in ("q25", "q75")]
-    if spec.time is not None:
-        names += ["ntk_ratio_at_time", "label_at_time", "loss_excess_at_time"]
-    names += [f"cell_{n}" for n in CELL_VARIABLES]
-    out: dict[str, tuple[tuple[str, ...], str, object]] = {}
-    for name in names:
-        is_label = name in ("label", "label_at_time")
-        out[name] = (
-            (("regime",) if name == "label_fraction" else ()) + dims,
-            "int8" if is_label else "float64",
-            -1 if is_label else np.nan,
-        )
-    return out
-
-
 def _jsonable(attrs: dict) -> dict:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in attrs.items()}
 
@@ -104,8 +72,9 @@ def create_store(path: Path, spec: SweepSpec, chunks: tuple[int, ...]) -> None:
         arr = group.create_array(name, shape=values.shape, chunks=values.shape, dtype=values.dtype)
         arr[:] = values
         arr.attrs.update({**attrs, "_ARRAY_DIMENSIONS": [dim]})
-    for name, (dims, dtype, fill) in _variables(spec).items():
-        lead = (4,) if dims[0] == "regime" else ()
+    for name, (dims, dtype) in data_variables(spec).items():
+        lead = (len(LABELS),) if dims[0] == "regime" else ()
+        fill = -1 if dtype == "int8" else np.nan
         arr = group.create_array(name, shape=lead + spec.shape, chunks=lead + chunks, dtype=dtype, fill_value=fill)
         arr.attrs.update({**_jsonable(variable_attrs(name)), "_ARRAY_DIMENSIONS": list(dims)})
     consolidate(path)

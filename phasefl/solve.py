@@ -14,10 +14,11 @@ import numpy as np
 from . import kernels
 from .gram import Gram, gram
 from .params import Model, check_times
-from .results import OBSERVABLES, State, Trajectory
+from .results import State, Trajectory
+from .schema import INPUTS, OBSERVABLES
 
 #: The cell arguments, in the order of the rows of the kernels' (9, n) input.
-CELL_ARGS = ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov", "uu", "ww", "uw", "d2")
+CELL_ARGS = INPUTS
 _POSITIVE = {"output_scale", "lr_u", "lr_w", "x_var"}
 _NONNEGATIVE = {"uu", "ww", "d2"}
 

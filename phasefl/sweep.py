@@ -22,12 +22,12 @@ import numpy as np
 import xarray as xr
 
 from . import __version__, kernels
-from ._generated.closed_form import ORDER_PARAMETERS
 from .gram import Gram, bartlett, scale_bartlett
-from .kernels import BLOCK_OUTPUTS
+from .kernels import BLOCK_OUTPUTS, MEDIANS, QUARTILES
 from .ranges import AXES, Axis, parse_range  # noqa: F401  (parse_range: kept importable from here, where sweeps are built)
 from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
 from .scalings import OUT_OF_RANGE, PARAMETRIZATIONS, absolute, check_multipliers, check_sizes, formulas
+from .schema import ORDER_PARAMETERS, describe
 from .solve import cell_inputs, check_cell_arguments
 
 #: Values of width and target when neither is swept nor given (multipliers: see ``phasefl.scalings``).
@@ -146,28 +146,27 @@ def sample_cells(spec: SweepSpec, cells: dict[str, np.ndarray]) -> np.ndarray:
     return inputs
 
 
-VARIABLES = {  # name -> (long_name, units)
+#: name -> (long_name, units) of the Dataset variables that the sweep adds to the order parameters
+#: (whose medians over seeds it reports, described as in ``phasefl.schema``).
+VARIABLES = {
     "label": ("regime (most frequent over seeds)", "1"),
     "label_fraction": ("fraction of seeds in each regime", "1"),
     "label_name": ("regime (most frequent over seeds), by name", "1"),
-    "ntk_ratio_q25": ("K_inf/K0, first quartile over seeds", "1"),
-    "ntk_ratio_q75": ("K_inf/K0, third quartile over seeds", "1"),
-    "kernel_distance_q25": ("kernel-baseline distance, first quartile over seeds", "1"),
-    "kernel_distance_q75": ("kernel-baseline distance, third quartile over seeds", "1"),
     "margin": ("distance of the deciding order parameter to its threshold (median)", "decades"),
-    "ntk_ratio": ("K_inf/K0, learning-rate-weighted NTK (median)", "1"),
-    "ntk_rel_change": ("K_inf/K0 - 1 (median)", "1"),
     "ntk_plain_ratio": ("un-weighted NTK ratio K_plain_inf/K_plain0 (median)", "1"),
-    "gamma": ("target strength Gamma = g|m|/K0 (median)", "1"),
-    "gamma0": ("initial-output strength Gamma0 = g|F0|/K0 (median)", "1"),
-    "zeta": ("imbalance fraction zeta (median)", "1"),
-    "imbalance": ("layer imbalance r = eta_w|u0|^2/(eta_u|w0|^2) (median)", "1"),
     "dominant_u": ("fraction of seeds where u is the dominant layer", "1"),
     "kernel_distance": ("kernel-baseline distance max_t|F - F_kernel|/|m - F0| (median)", "1"),
     "ntk_ratio_at_time": ("K(T)/K0 at the requested time (median)", "1"),
     "label_at_time": ("regime at the requested time (most frequent)", "1"),
-    "loss_excess_at_time": ("excess loss at the requested time (median)", "loss units"),
+    "loss_excess_at_time": ("excess loss at the requested time (median)", describe("loss_excess")[1]),
 }
+VARIABLES.update(
+    {name: (f"{describe(name)[0]} (median)", describe(name)[1]) for name in ORDER_PARAMETERS if name in MEDIANS}
+)
+for _name in QUARTILES:
+    _long, _units = VARIABLES[_name]
+    for _q, _which in (("q25", "first"), ("q75", "third")):
+        VARIABLES[f"{_name}_{_q}"] = (_long.replace("(median)", f"({_which} quartile over seeds)"), _units)
 
 
 def chunk_shape(shape: tuple[int, ...], block_cells: int) -> tuple[int, ...]:
@@ -297,6 +296,21 @@ def coordinates(spec: SweepSpec) -> dict:
     }
     coords["regime"] = ("regime", np.array(LABELS), {"long_name": "regime"})
     return coords
+
+
+def data_variables(spec: SweepSpec) -> dict[str, tuple[tuple[str, ...], str]]:
+    """name -> (dims, dtype) of the data variables of a sweep's Dataset (all but ``label_name``), as
+    ``evaluate_block`` returns them."""
+    dims = tuple(a.name for a in spec.axes)
+    out = {"label": (dims, "int8"), "label_fraction": (("regime",) + dims, "float64")}
+    timed = spec.time is not None
+    if timed:
+        out["label_at_time"] = (dims, "int8")
+    for name in BLOCK_OUTPUTS:
+        if not name.startswith("label") and (timed or not name.endswith("_at_time")):
+            out[name] = (dims, "float64")
+    out.update({f"cell_{name}": (dims, "float64") for name in CELL_VARIABLES})
+    return out
 
 
 def variable_attrs(name: str) -> dict:

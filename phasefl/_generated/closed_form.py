@@ -2,7 +2,8 @@
 
 The exact solution of spec section D in its cancellation-free product form, scaled per cell (derivation:
 ``phasefl/symbolic/solution.py``, notebooks in ``derivations/``). Argument and return orders
-are listed in CONSTANTS, OBSERVABLES and ORDER_PARAMETERS.
+are listed in CONSTANTS, OBSERVABLES and ORDER_PARAMETERS; INPUTS, OBSERVABLES and ORDER_PARAMETERS
+name the inputs and outputs as users see them, and DESCRIPTIONS gives each its long name and units.
 """
 
 import math
@@ -10,9 +11,37 @@ import math
 import numba
 
 CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'y0', 'y_plus', 'inv_y_plus', 'c0', 'c1', 'psi0_arg', 'psi0_sign', 'dy0', 'dy0_c1', 'n_1', 'n_E', 'n_O', 'd_1', 'd_E', 'd_O', 'h_1', 'h_0', 'F0_h', 'm_h', 'log_estar', 'cross', 'e_star', 'inv_e_star', 'n_Es', 'd_Es', 'F0_hs', 'resid_coef', 'resid_coef_s', 'half_Kc', 'sqrt_y0', 'inv_sqrt_y0', 'sinh_num', 'sinh_coef', 'root_u', 'root_w', 'du_half', 'su_half', 'dw_half', 'sw_half', 'root_d2', 'inv_kappa', 'inv_kappa2', 'inv_lr_u', 'inv_lr_w')
-OBSERVABLES = ('F', 'K', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
+INPUTS = ('output_scale', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2')
+OBSERVABLES = ('F', 'ntk', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
 ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w')
 EXPONENTS = ('x', 'rho', 'gamma', 'gamma0', 'phi0', 'k0', 'ntk_change', 'label')
+DESCRIPTIONS = {  # name -> (long name, units)
+    'output_scale': ('output scale kappa', '1'),
+    'lr_u': ('learning rate eta_u of u', '1/(time E[x^2])'),
+    'lr_w': ('learning rate eta_w of w', '1/(time E[x^2])'),
+    'x_var': ('data second moment a = E[x^2]', 'x^2'),
+    'xy_cov': ('data cross moment b = E[xy]', 'x y'),
+    'uu': ('|u0|^2 at init', '1'),
+    'ww': ('|w0|^2 at init', '1'),
+    'uw': ('u0.w0 at init', '1'),
+    'd2': ('area |u0|^2 |w0|^2 - (u0.w0)^2 at init', '1'),
+    'F': ('network slope F = kappa u.w (f(x) = F x)', 'y/x'),
+    'ntk': ('learning-rate-weighted NTK K = kappa^2 (eta_u |w|^2 + eta_w |u|^2)', '1/(time E[x^2])'),
+    'ntk_plain': ('un-weighted NTK kappa^2 (|u|^2 + |w|^2)', '1'),
+    'norm_u2': ('|u|^2', '1'),
+    'norm_w2': ('|w|^2', '1'),
+    'cos_uw': ('cosine of the angle between u and w', '1'),
+    'rot_u': ('angle between u(t) and u(0) (nan if u(0) = 0)', 'rad'),
+    'rot_w': ('angle between w(t) and w(0) (nan if w(0) = 0)', 'rad'),
+    'loss_excess': ('excess loss L - L_min = a (F - m)^2 / 2', 'y^2'),
+    'gamma': ('target strength Gamma = g|m|/K0', '1'),
+    'gamma0': ('initial-output strength Gamma0 = g|F0|/K0', '1'),
+    'zeta': ('imbalance fraction zeta', '1'),
+    'ntk_ratio': ('K_inf/K0, learning-rate-weighted NTK', '1'),
+    'ntk_rel_change': ('K_inf/K0 - 1', '1'),
+    'imbalance': ('layer imbalance r = eta_w|u0|^2/(eta_u|w0|^2)', '1'),
+    'dominant_w': ('dominant layer (0: u carries the NTK, 1: w)', '1'),
+}
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")

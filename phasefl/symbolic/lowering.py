@@ -462,6 +462,36 @@ ORDER: list[tuple[sp.Symbol, sp.Expr]] = [
 ]
 ORDER_OUTPUTS = (gamma, gamma0, zeta, ntk_ratio, ntk_rel_change, imbalance, dominant_w)
 
+#: The generated program's named interface: symbol -> (the name users, Datasets and stores see, long
+#: name, units). The data x, y keep their own units; time is in the units of 1 / (eta E[x^2]).
+INTERFACE: dict[sp.Symbol, tuple[str, str, str]] = {
+    kappa: ("output_scale", "output scale kappa", "1"),
+    lr_u: ("lr_u", "learning rate eta_u of u", "1/(time E[x^2])"),
+    lr_w: ("lr_w", "learning rate eta_w of w", "1/(time E[x^2])"),
+    x_var: ("x_var", "data second moment a = E[x^2]", "x^2"),
+    xy_cov: ("xy_cov", "data cross moment b = E[xy]", "x y"),
+    uu: ("uu", "|u0|^2 at init", "1"),
+    ww: ("ww", "|w0|^2 at init", "1"),
+    uw: ("uw", "u0.w0 at init", "1"),
+    d2: ("d2", "area |u0|^2 |w0|^2 - (u0.w0)^2 at init", "1"),
+    F: ("F", "network slope F = kappa u.w (f(x) = F x)", "y/x"),
+    K: ("ntk", "learning-rate-weighted NTK K = kappa^2 (eta_u |w|^2 + eta_w |u|^2)", "1/(time E[x^2])"),
+    ntk_plain: ("ntk_plain", "un-weighted NTK kappa^2 (|u|^2 + |w|^2)", "1"),
+    norm_u2: ("norm_u2", "|u|^2", "1"),
+    norm_w2: ("norm_w2", "|w|^2", "1"),
+    cos_uw: ("cos_uw", "cosine of the angle between u and w", "1"),
+    rot_u: ("rot_u", "angle between u(t) and u(0) (nan if u(0) = 0)", "rad"),
+    rot_w: ("rot_w", "angle between w(t) and w(0) (nan if w(0) = 0)", "rad"),
+    loss_excess: ("loss_excess", "excess loss L - L_min = a (F - m)^2 / 2", "y^2"),
+    gamma: ("gamma", "target strength Gamma = g|m|/K0", "1"),
+    gamma0: ("gamma0", "initial-output strength Gamma0 = g|F0|/K0", "1"),
+    zeta: ("zeta", "imbalance fraction zeta", "1"),
+    ntk_ratio: ("ntk_ratio", "K_inf/K0, learning-rate-weighted NTK", "1"),
+    ntk_rel_change: ("ntk_rel_change", "K_inf/K0 - 1", "1"),
+    imbalance: ("imbalance", "layer imbalance r = eta_w|u0|^2/(eta_u|w0|^2)", "1"),
+    dominant_w: ("dominant_w", "dominant layer (0: u carries the NTK, 1: w)", "1"),
+}
+
 F_kernel = _sym("F_kernel")
 #: The kernel baseline (spec D.5): the NTK frozen at K0 gives F = m + (F0 - m) exp(-a K0 t).
 BASELINE: list[tuple[sp.Symbol, sp.Expr]] = [(F_kernel, m + (F0 - m) * sp.exp(-x_var * K0 * t))]
