@@ -739,3 +739,26 @@ def test_issue_reproduction_solve_and_solve_batch_are_finite_and_accurate():
 
 
 OBSERVABLE_FIELDS = ("F", "ntk", "ntk_plain", "norm_u2", "norm_w2", "cos_uw", "rot_u", "rot_w", "loss_excess")
+
+
+def tiny_target_configs() -> list[Config]:
+    """Targets below 1e-300 |F0| of the other sign than F0 (F crosses 0 on its way), down to the smallest
+    subnormal; the ratio |F0/m| overflows from 1.8e308 on, and F's crossing time exceeds 700 / lambda
+    (where the solver's unit of E stops following E*) from about 1e-304 on."""
+    return [
+        Config(f"tiny target {sign * b!r}", 1.0, 1.0, 1.0, 1.0, sign * b, 1.0, 1.0, -sign * 0.75, 0.4375)
+        for b in (5e-324, 1e-310, 2.3e-308, 1e-305, 1e-302, 1e-299)
+        for sign in (1.0, -1.0)
+    ]
+
+
+def test_tiny_targets_of_the_other_sign_match_mpmath_reference():
+    """Found by hypothesis (test_properties): xy_cov = 5e-324 with F0 = -0.75 gave nan for every observable
+    at every finite time (E* = 1/(1 + |F0/m|) underflowed to 0, and its inverse was inf). F, K and the loss
+    against the 50-digit reference on its grid, and every observable finite at times up to 1e4 / lambda."""
+    solve_batch, _ = _api()
+    _check(tiny_target_configs())
+    for cfg in tiny_target_configs():
+        traj = solve_batch(*cfg.args(), np.array([0.0, 1.0, 400.0, 530.0, 540.0, 600.0, 1e4]))
+        for name in OBSERVABLE_FIELDS:
+            assert np.all(np.isfinite(getattr(traj, name))), (name, cfg.describe(), getattr(traj, name))

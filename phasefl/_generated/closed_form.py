@@ -10,7 +10,7 @@ import math
 
 import numba
 
-CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'y0', 'y_plus', 'inv_y_plus', 'c0', 'c1', 'psi0_arg', 'psi0_sign', 'dy0', 'dy0_c1', 'n_1', 'n_E', 'n_O', 'd_1', 'd_E', 'd_O', 'h_1', 'h_0', 'F0_h', 'm_h', 'log_estar', 'cross', 'e_star', 'inv_e_star', 'n_Es', 'd_Es', 'F0_hs', 'resid_coef', 'resid_coef_s', 'half_Kc', 'sqrt_y0', 'inv_sqrt_y0', 'sinh_num', 'sinh_coef', 'root_u', 'root_w', 'du_half', 'su_half', 'dw_half', 'sw_half', 'root_d2', 'inv_kappa', 'inv_kappa2', 'inv_lr_u', 'inv_lr_w')
+CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'y0', 'y_plus', 'inv_y_plus', 'c0', 'c1', 'psi0_arg', 'psi0_sign', 'dy0', 'dy0_c1', 'n_1', 'n_E', 'n_O', 'd_1', 'd_E', 'd_O', 'h_1', 'h_0', 'F0_h', 'm_h', 'log_estar', 'cross', 'log_unit', 'e_star', 'inv_e_star', 'n_Es', 'd_Es', 'F0_hs', 'resid_coef', 'resid_coef_s', 'half_Kc', 'sqrt_y0', 'inv_sqrt_y0', 'sinh_num', 'sinh_coef', 'root_u', 'root_w', 'du_half', 'su_half', 'dw_half', 'sw_half', 'root_d2', 'inv_kappa', 'inv_kappa2', 'inv_lr_u', 'inv_lr_w')
 INPUTS = ('output_scale', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2')
 OBSERVABLES = ('F', 'ntk', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
 ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w')
@@ -229,15 +229,18 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     h_0 = 1.0/(n_1 + n_O) + 1.0/(d_1 + d_O)
     F0_h = F0/h_1
     m_h = m/h_0
-    if (kind == 1.0):
+    if (kind == 1.0) and (abs(F0_h) <= 1.0e+300*abs(m_h)):
         log_estar = -math.log1p(abs(F0_h/m_h))
+    elif (kind == 1.0):
+        log_estar = -math.log(abs(F0_h)) + math.log(abs(m_h))
     else:
         log_estar = 0.0
     if (kind == 1.0):
         cross = F0_h - m_h
     else:
         cross = 0.0
-    e_star = math.exp(log_estar)
+    log_unit = max(-700.0, log_estar)
+    e_star = math.exp(log_unit)
     inv_e_star = 1.0/e_star
     n_Es = e_star*n_E
     d_Es = d_E*e_star
@@ -260,15 +263,15 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     inv_kappa2 = (1.0/kappa**2)
     inv_lr_u = 1.0/lr_u
     inv_lr_w = 1.0/lr_w
-    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w,)
+    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w,)
 
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_at(t, c):
     """Observables at time t: F, ntk, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
-    E_s, omE = _exp_decay(lam*t, -log_estar, e_star, inv_e_star)
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    E_s, omE = _exp_decay(lam*t, -log_unit, e_star, inv_e_star)
     N = E_s*n_Es + n_1 + n_O*omE
     D = E_s*d_Es + d_1 + d_O*omE
     inv_N = 1.0/N
@@ -289,7 +292,7 @@ def observables_at(t, c):
     elif (kind == 0.0):
         F = h*(E_s*F0_hs + m_h*omE)
     else:
-        F = cross*e_star*h*math.expm1(-lam*t - log_estar)
+        F = cross*e_star*h*(-math.expm1(log_estar - log_unit) + math.expm1(-lam*t - log_unit))
     if (kind == 2.0) and (m != 0.0):
         _resid_0 = -m
         resid = -m*(-F0 - _resid_0)/(-F0*omE - _resid_0)
@@ -357,7 +360,7 @@ def observables_at(t, c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_final(c):
     """Observables at t = infinity, in the order of observables_at."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     Q_inf = math.sqrt(inv_y_plus)
     sqrt_y_plus = Q_inf*y_plus
     if (kind == 2.0):
@@ -438,7 +441,7 @@ def observables_final(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def order_parameters(c):
     """Order parameters of spec E.1: gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant (0 u, 1 w)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     gamma = g*abs(m)/K0
     gamma0 = g*abs(F0)/K0
     if (d2 == 0.0):
@@ -462,8 +465,8 @@ def order_parameters(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def slope_at(t, c):
     """The slope F at time t (the first observable of observables_at)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
-    E_s, omE = _exp_decay(lam*t, -log_estar, e_star, inv_e_star)
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    E_s, omE = _exp_decay(lam*t, -log_unit, e_star, inv_e_star)
     N = E_s*n_Es + n_1 + n_O*omE
     D = E_s*d_Es + d_1 + d_O*omE
     inv_N = 1.0/N
@@ -478,7 +481,7 @@ def slope_at(t, c):
     elif (kind == 0.0):
         F = h*(E_s*F0_hs + m_h*omE)
     else:
-        F = cross*e_star*h*math.expm1(-lam*t - log_estar)
+        F = cross*e_star*h*(-math.expm1(log_estar - log_unit) + math.expm1(-lam*t - log_unit))
     return (F,)
 
 
@@ -486,7 +489,7 @@ def slope_at(t, c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def ntk_plain_final(c):
     """The un-weighted NTK at t = infinity (as in observables_final)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     if (kind == 2.0):
         F = 0.0
     else:
@@ -524,7 +527,7 @@ def ntk_plain_final(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def kernel_baseline_at(t, c):
     """Slope of the network with its NTK frozen at K0, at time t."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     F_kernel = m + (F0 - m)*math.exp(-K0*t*x_var)
     return (F_kernel,)
 

@@ -134,6 +134,7 @@ c0, c1 = _sym("c0", positive=True), _sym("c1", positive=True)  # min(1, y0), min
 dy0 = _sym("dy0")  # y0 - y+
 dy0_c1 = _sym("dy0_c1")  # c1 (y0 - y+)
 log_estar = _sym("log_estar")  # ln E*, E* = exp(-lambda t*) at the zero crossing of F
+log_unit = _sym("log_unit")  # ln of the unit of E_s: ln E*, but at least -700 (the unit and 1/unit stay normal)
 cross = _sym("cross")  # F0/h(1) - m/h(0), the slope coefficient of the crossing branch
 # Per-cell constants that the time loop would otherwise recompute (a square root, a division or
 # an exp per time), and per-time quantities shared by several observables.
@@ -148,7 +149,7 @@ n_Es, d_Es, F0_hs, resid_coef_s, inv_e_star = (
 )  # the coefficients of E written as coefficients of E_s (times e_star), and 1/e_star
 resid_coef, half_Kc = _sym("resid_coef"), _sym("half_Kc")  # (K_inf/g) c1 (y0 - y+), Kc/2
 sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef = (_sym(n) for n in ("sqrt_y0", "inv_sqrt_y0", "sinh_num", "sinh_coef"))
-e_star = _sym("e_star", nonnegative=True)  # exp(log_estar)
+e_star = _sym("e_star", nonnegative=True)  # exp(log_unit): E* unless F crosses 0 only after E < e^-700
 root_u, root_w, root_d2 = (_sym(n, nonnegative=True) for n in ("root_u", "root_w", "root_d2"))
 du_half, su_half, dw_half, sw_half = (_sym(n) for n in ("du_half", "su_half", "dw_half", "sw_half"))
 inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w = (
@@ -175,6 +176,11 @@ KC_ZERO = sp.Eq(Kc, 0)  # u0 parallel to w0 and C = 0, so neither layer rotates
 #: from F0 to m, so the logistic solution is exact in float64 (and y0, y+ > 1e100 might overflow in the y-form).
 _LOGISTIC_KC = sp.Float(1e-100)
 GENERAL_SAME_SIGN = sp.Eq(kind, 0)
+#: Kind 1 (F crosses 0): |F0_h/m_h| above this is taken in logarithms (the ratio itself may overflow),
+#: and E is measured in units of E* but of no less than e^-700 (so that the unit and its inverse are
+#: normal numbers; a smaller E* only arises for a target below ~1e-300 |F0|).
+_RATIO_MAX = sp.Float(1e300)
+_LOG_UNIT_MIN = -700
 
 
 def _exp_asinh_m1(X, K_of_X):
@@ -259,9 +265,19 @@ HOISTED: list[tuple[sp.Symbol, sp.Expr]] = [
     (h_0, 1 / (n_1 + n_O) + 1 / (d_1 + d_O)),
     (F0_h, F0 / h_1),
     (m_h, m / h_0),
-    (log_estar, sp.Piecewise((-log1p(sp.Abs(F0_h / m_h)), sp.Eq(kind, 1)), (0, True))),
+    # E* = 1/(1 + |F0_h/m_h|); where the ratio would overflow (a target below ~1e-300 |F0|), ln E* is
+    # -ln|F0_h/m_h| to rounding, from the two logarithms
+    (
+        log_estar,
+        sp.Piecewise(
+            (-log1p(sp.Abs(F0_h / m_h)), sp.Eq(kind, 1) & (sp.Abs(F0_h) <= _RATIO_MAX * sp.Abs(m_h))),
+            (sp.log(sp.Abs(m_h)) - sp.log(sp.Abs(F0_h)), sp.Eq(kind, 1)),
+            (0, True),
+        ),
+    ),
     (cross, sp.Piecewise((F0_h - m_h, sp.Eq(kind, 1)), (0, True))),
-    (e_star, sp.exp(log_estar)),
+    (log_unit, sp.Max(log_estar, _LOG_UNIT_MIN)),
+    (e_star, sp.exp(log_unit)),
     (inv_e_star, 1 / e_star),
     (n_Es, n_E * e_star),
     (d_Es, d_E * e_star),
@@ -376,7 +392,7 @@ _exp_mT = sqrt_y * inv_sqrt_y0
 _sinhT = sinh_coef * omE * Q_D
 
 AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = (
-    [((E_s, omE), ExpDecay(lam * t, -log_estar, e_star, inv_e_star))]
+    [((E_s, omE), ExpDecay(lam * t, -log_unit, e_star, inv_e_star))]
     + AT_Y
     + _observe(
         sp.Piecewise(  # (kinds 2 and 3 have e_star = 1, so E_s = E)
@@ -384,7 +400,8 @@ AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = (
             (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
             (m / (omE + E_s * m / F0), LOGISTIC),  # m F0/(F0 (1 - E) + m E), without the product m F0
             (_slope_same_sign, GENERAL_SAME_SIGN),
-            (cross * hE * e_star * expm1(-lam * t - log_estar), True),
+            # cross h (E - E*) = cross h e_star (E_s - E*/e_star); E*/e_star = 1 unless the unit is floored
+            (cross * hE * e_star * (expm1(-lam * t - log_unit) - expm1(log_estar - log_unit)), True),
         ),
         sp.Piecewise(
             (-m * (m - F0) / (m - F0 * omE), _collapse),
@@ -576,6 +593,13 @@ def claims() -> dict[str, sp.Expr]:
         - (hoisted[m_h] * (1 - E) + hoisted[F0_h] * E),
         "E* = exp(log_estar) when m F0 < 0 (here m > 0 > F0)": e_star_.subs({F0: -f_abs, m: m_abs})
         - 1 / (1 + sp.Abs(hoisted[F0_h] / hoisted[m_h]).subs({F0: -f_abs, m: m_abs})),
+        "ln E* = -ln|F0_h/m_h| (to 1e-300) from two logarithms where the ratio would overflow": sp.expand_log(
+            hoisted[log_estar].args[1].expr.subs({F0_h: -f_abs, m_h: m_abs}) + sp.log(f_abs / m_abs), force=True
+        ),
+        "crossing branch: F = cross h (E - E*) in units e_star = e^log_unit of E, whatever the unit": (
+            dict(AT)[F].args[-1].expr.subs(e_star, sp.exp(log_unit)).replace(expm1, lambda x: sp.exp(x) - 1)
+            - cross * hE * (sp.exp(-lam * t) - sp.exp(log_estar))
+        ),
         **_time_program_claims(),
     }
 
