@@ -14,6 +14,7 @@ from . import LABELS, __version__
 from .cli import Parser, UsageError, check_threshold_options, run_main
 from .regimes import KERNEL_THRESHOLD, ZETA_THRESHOLD
 from .scalings import PARAMETRIZATIONS, Configuration, base_table, parametrization
+from .schema import describe
 
 PROG = "python -m phasefl"
 
@@ -116,6 +117,9 @@ def _explain(args) -> int:
         f"order parameters: Γ = g|m|/K0 = {float(res.gamma):.4g} (target strength), Γ0 = g|F0|/K0 = "
         f"{float(res.gamma0):.4g}, ζ = {zeta:.4g} (imbalance fraction), dominant layer {res.dominant_layer}"
     )
+    print("all order parameters:")
+    for name, value in res.order.items():
+        print(f"  {name:<15}{float(value):>13.6g}  {describe(name)[0]}")
     print(f"{'t·aK0':>10}{'F':>13}{'K/K0':>12}{'loss-Lmin':>12}{'cos(u,w)':>10}{'rot_u':>9}{'rot_w':>9}")
     for i, t in enumerate(times):
         print(

@@ -10,7 +10,7 @@ Default rule of spec F, with rK = K_inf/K0 - 1 computed without cancellation:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,6 +66,9 @@ class Classification:
     zeta: float | np.ndarray  # imbalance fraction |C| / sqrt(C^2 + 4 eta_u eta_w D^2)
     imbalance: float | np.ndarray  # r = eta_w |u0|^2 / (eta_u |w0|^2)
     dominant_layer: str | np.ndarray  # "u" or "w": the layer whose norm carries the NTK
+    #: every order parameter of ``phasefl.schema.ORDER_PARAMETERS`` by name (those above, the dominant layer
+    #: as 0 for u and 1 for w, the learning time t_half), described by ``phasefl.schema.describe``
+    order: dict = field(default_factory=dict)
 
 
 def classify_batch(
@@ -86,6 +89,7 @@ def classify_batch(
         zeta=par["zeta"],
         imbalance=par["imbalance"],
         dominant_layer=np.where(par["dominant_w"] > 0, "w", "u"),
+        order=par,
     )
 
 
@@ -98,6 +102,7 @@ def classify(model, u0, w0, kernel_threshold=KERNEL_THRESHOLD, zeta_threshold=ZE
     return Classification(
         label=LABELS[int(batch.label)],
         dominant_layer=str(batch.dominant_layer),
+        order={name: float(value) for name, value in batch.order.items()},
         **{
             f: float(getattr(batch, f)) for f in ("ntk_ratio", "ntk_rel_change", "gamma", "gamma0", "zeta", "imbalance")
         },

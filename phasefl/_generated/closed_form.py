@@ -13,7 +13,7 @@ import numba
 CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'y0', 'y_plus', 'inv_y_plus', 'c0', 'c1', 'psi0_arg', 'psi0_sign', 'dy0', 'dy0_c1', 'n_1', 'n_E', 'n_O', 'd_1', 'd_E', 'd_O', 'h_1', 'h_0', 'F0_h', 'm_h', 'log_estar', 'cross', 'log_unit', 'e_star', 'inv_e_star', 'n_Es', 'd_Es', 'F0_hs', 'resid_coef', 'resid_coef_s', 'half_Kc', 'sqrt_y0', 'inv_sqrt_y0', 'sinh_num', 'sinh_coef', 'root_u', 'root_w', 'du_half', 'su_half', 'dw_half', 'sw_half', 'root_d2', 'inv_kappa', 'inv_kappa2', 'inv_lr_u', 'inv_lr_w')
 INPUTS = ('output_scale', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2')
 OBSERVABLES = ('F', 'ntk', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
-ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w')
+ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w', 't_half')
 EXPONENTS = ('x', 'rho', 'gamma', 'gamma0', 'phi0', 'k0', 'ntk_change', 'label')
 DESCRIPTIONS = {  # name -> (long name, units)
     'output_scale': ('output scale kappa', '1'),
@@ -41,6 +41,7 @@ DESCRIPTIONS = {  # name -> (long name, units)
     'ntk_rel_change': ('K_inf/K0 - 1', '1'),
     'imbalance': ('layer imbalance r = eta_w|u0|^2/(eta_u|w0|^2)', '1'),
     'dominant_w': ('dominant layer (0: u carries the NTK, 1: w)', '1'),
+    't_half': ('learning time t_1/2: F covers half the way from F0 to m', 'time'),
 }
 
 
@@ -440,7 +441,7 @@ def observables_final(c):
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def order_parameters(c):
-    """Order parameters of spec E.1: gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant (0 u, 1 w)."""
+    """Order parameters of spec E.1 (gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant: 0 u, 1 w) and t_1/2."""
     (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
     gamma = g*abs(m)/K0
     gamma0 = g*abs(F0)/K0
@@ -458,7 +459,29 @@ def order_parameters(c):
         dominant_w = 0.0
     else:
         dominant_w = 1.0
-    return (gamma, gamma0, zeta, ntk_ratio, ntk_rel_change, imbalance, dominant_w,)
+    k_r = Kc/Kinf_fwd
+    q_r = g*m/Kinf_fwd
+    p0_r = F0*g/Kinf_fwd
+    ph_r = g*(((1.0/2.0))*F0 + ((1.0/2.0))*m)/Kinf_fwd
+    if (p0_r*q_r < 0.0):
+        _n_0_0 = k_r**2
+        n_0 = _n_0_0*(p0_r - q_r)**2/(-_n_0_0 - p0_r*q_r + fast_hypot(k_r, p0_r))
+    else:
+        n_0 = k_r**2 + p0_r*q_r + fast_hypot(k_r, p0_r)
+    if (ph_r*q_r < 0.0):
+        _n_h_0 = k_r**2
+        n_h = _n_h_0*(ph_r - q_r)**2/(-_n_h_0 - ph_r*q_r + fast_hypot(k_r, ph_r))
+    else:
+        n_h = k_r**2 + ph_r*q_r + fast_hypot(k_r, ph_r)
+    if (kind == 2.0) and (m == 0.0):
+        t_half = 1.0/(g*x_var*abs(F0))
+    elif (kind == 2.0) and (abs(F0) > abs(m)):
+        t_half = -math.log1p(m/F0)/(g*x_var*abs(m))
+    elif (kind == 2.0):
+        t_half = math.inf
+    else:
+        t_half = (-math.log(n_0) + math.log(n_h) + math.log(2.0))/(Kinf_fwd*x_var)
+    return (gamma, gamma0, zeta, ntk_ratio, ntk_rel_change, imbalance, dominant_w, t_half,)
 
 
 

@@ -477,7 +477,40 @@ ORDER: list[tuple[sp.Symbol, sp.Expr]] = [
     (imbalance, lr_w * uu / (lr_u * ww)),  # r; inf when w0 = 0
     (dominant_w, sp.Piecewise((0, C >= 0), (1, True))),  # 0: u carries the NTK, 1: w
 ]
-ORDER_OUTPUTS = (gamma, gamma0, zeta, ntk_ratio, ntk_rel_change, imbalance, dominant_w)
+t_half = _sym("t_half")
+k_r, q_r, p0_r, ph_r, n_0, n_h = (_sym(n) for n in ("k_r", "q_r", "p0_r", "ph_r", "n_0", "n_h"))
+
+
+def _n_scaled(p_):
+    """N(F)/K_inf^2 of ``solution.t_half`` with p_ = g F/K_inf (k_r = Kc/K_inf, q_r = g m/K_inf, so
+    k_r^2 + q_r^2 = 1), summing terms of one sign: where m F < 0, N = Kc^2 g^2 (F - m)^2/(K_inf K - Kc^2 - g^2 m F)."""
+    root = hypot(k_r, p_)
+    return sp.Piecewise(
+        (k_r**2 * (p_ - q_r) ** 2 / (root - k_r**2 - q_r * p_), q_r * p_ < 0), (k_r**2 + q_r * p_ + root, True)
+    )
+
+
+# t_1/2 (``solution.t_half``): the general form in scaled variables; in the collapse (F -> 0, Kc = 0,
+# m F0 <= 0) F = m F0 E/(m - F0 (1 - E)) with E = e^(-a g|m| t) reaches F_half only if |m| < |F0|
+# (at E = 1 + m/F0), or, for m = 0, F = F0/(1 + a g|F0| t) at a g|F0| t = 1.
+ORDER += [
+    (k_r, Kc / Kinf_fwd),
+    (q_r, g * m / Kinf_fwd),
+    (p0_r, g * F0 / Kinf_fwd),
+    (ph_r, g * (F0 / 2 + m / 2) / Kinf_fwd),
+    (n_0, _n_scaled(p0_r)),
+    (n_h, _n_scaled(ph_r)),
+    (
+        t_half,
+        sp.Piecewise(
+            (1 / (x_var * g * sp.Abs(F0)), DEGENERATE & sp.Eq(m, 0)),
+            (-log1p(m / F0) / (x_var * g * sp.Abs(m)), DEGENERATE & (sp.Abs(m) < sp.Abs(F0))),
+            (sp.oo, DEGENERATE),
+            ((sp.log(2) + sp.log(n_h) - sp.log(n_0)) / (x_var * Kinf_fwd), True),
+        ),
+    ),
+]
+ORDER_OUTPUTS = (gamma, gamma0, zeta, ntk_ratio, ntk_rel_change, imbalance, dominant_w, t_half)
 
 #: The generated program's named interface: symbol -> (the name users, Datasets and stores see, long
 #: name, units). The data x, y keep their own units; time is in the units of 1 / (eta E[x^2]).
@@ -507,6 +540,7 @@ INTERFACE: dict[sp.Symbol, tuple[str, str, str]] = {
     ntk_rel_change: ("ntk_rel_change", "K_inf/K0 - 1", "1"),
     imbalance: ("imbalance", "layer imbalance r = eta_w|u0|^2/(eta_u|w0|^2)", "1"),
     dominant_w: ("dominant_w", "dominant layer (0: u carries the NTK, 1: w)", "1"),
+    t_half: ("t_half", "learning time t_1/2: F covers half the way from F0 to m", "time"),
 }
 
 F_kernel = _sym("F_kernel")
@@ -540,7 +574,7 @@ KERNELS = {
         (),
         ORDER,
         ORDER_OUTPUTS,
-        "Order parameters of spec E.1: gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant (0 u, 1 w).",
+        "Order parameters of spec E.1 (gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant: 0 u, 1 w) and t_1/2.",
     ),
     "slope_at": ((t,), SLOPE, (F,), "The slope F at time t (the first observable of observables_at)."),
     "ntk_plain_final": (

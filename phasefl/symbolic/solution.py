@@ -68,6 +68,13 @@ K_riccati = Kc * (y_of_t + 1 / y_of_t) / 2
 #: Implicit solution t(F) = G(F) - G(F0) (spec D.3).
 G_implicit = sp.log((Kc**2 + g**2 * m * F + Kinf * sp.sqrt(Kc**2 + g**2 * F**2)) / (F - m)) / (x_var * Kinf)
 
+#: The learning time t_1/2: F has covered half the way from F0 to m, F - m = (F0 - m)/2. From the implicit
+#: solution, t_1/2 = G(F_half) - G(F0) = (ln 2 + ln(N(F_half)/N(F0)))/(a K_inf), N(F) = Kc^2 + g^2 m F +
+#: K_inf K(F) (the log of (F - m) contributes ln 2).
+F_half = (F0 + m) / 2
+N_implicit = Kc**2 + g**2 * m * F + Kinf * sp.sqrt(Kc**2 + g**2 * F**2)
+t_half = (sp.log(2) + sp.log(N_implicit.subs(F, F_half) / N_implicit.subs(F, F0))) / (x_var * Kinf)
+
 #: Degenerate case Kc = 0: K = g|F|, logistic flow (spec D.3), written for F0 > 0 (F0 < 0 is the mirror image).
 F_logistic = m * F0 / (F0 + (m - F0) * sp.exp(-x_var * g * m * t))
 F_logistic_zero_target = F0 / (1 + x_var * g * F0 * t)
@@ -134,6 +141,12 @@ def claims() -> dict[str, sp.Expr]:
     out["Riccati K^2 = Kc^2 + g^2 F^2"] = K_riccati**2 - Kc**2 - g**2 * F_riccati**2
     # Implicit form: dt/dF = 1 / (-a (F - m) K(F)).
     out["implicit t(F): dG/dF = -1/(a (F - m) K(F))"] = (sp.diff(G_implicit, F) + 1 / (x_var * (F - m) * K_of)).subs(on)
+    out["t_1/2 = G(F_half) - G(F0), with F_half - m = (F0 - m)/2"] = sp.expand_log(
+        t_half - (G_implicit.subs(F, F_half) - G_implicit.subs(F, F0)), force=True
+    )
+    out["N(F) (K_inf K(F) - Kc^2 - g^2 m F) = Kc^2 g^2 (F - m)^2: N without cancellation where m F < 0"] = sp.expand(
+        ((Kinf * K_of) ** 2 - (Kc**2 + g**2 * m * F) ** 2).subs(on) - Kc**2 * g**2 * (F - m) ** 2
+    )
     # Degenerate case: K = g|F| (F > 0 here).
     out["logistic solves dF/dt = -a (F - m) g F"] = sp.diff(F_logistic, t) + x_var * (F_logistic - m) * g * F_logistic
     out["zero-target logistic solves dF/dt = -a F g F"] = (
