@@ -9,14 +9,21 @@ import pytest
 import phasefl
 
 rng = np.random.default_rng(7)
+
+
+def _pair(scale_u: float, scale_w: float, width: int) -> tuple[np.ndarray, np.ndarray]:
+    return scale_u * rng.standard_normal(width), scale_w * rng.standard_normal(width)
+
+
+PARALLEL = np.array([0.6, 0.8])
 CASES = {  # name -> (model, u0, w0)
-    "alignment (small init, F0 m < 0)": (phasefl.Model(0.1, 1.0, 1.0), 0.1 * rng.standard_normal(100), 0.1 * rng.standard_normal(100)),
-    "disalignment (large init, d = 4)": (phasefl.Model(1.0, 1.0, 1.0, xy_cov=0.2), 2.0 * rng.standard_normal(4), 2.0 * rng.standard_normal(4)),
-    "rescaling (eta_w = 100 eta_u)": (phasefl.Model(0.3, 0.01, 1.0, xy_cov=-1.5), rng.standard_normal(8), 0.1 * rng.standard_normal(8)),
-    "kernel (wide, NTK scaling)": (phasefl.Model(0.01, 1.0, 1.0, xy_cov=0.5), rng.standard_normal(10_000), rng.standard_normal(10_000)),
+    "alignment (small init, F0 m < 0)": (phasefl.Model(0.1, 1.0, 1.0), *_pair(0.1, 0.1, 100)),
+    "disalignment (large init, d = 4)": (phasefl.Model(1.0, 1.0, 1.0, xy_cov=0.2), *_pair(2.0, 2.0, 4)),
+    "rescaling (eta_w = 100 eta_u)": (phasefl.Model(0.3, 0.01, 1.0, xy_cov=-1.5), *_pair(1.0, 0.1, 8)),
+    "kernel (wide, NTK scaling)": (phasefl.Model(0.01, 1.0, 1.0, xy_cov=0.5), *_pair(1.0, 1.0, 10_000)),
     "F0 beyond m (same signs)": (phasefl.Model(1.0, 1.0, 2.0, xy_cov=0.1), np.array([2.0, 0.3]), np.array([1.5, -0.2])),
-    "logistic (u0 = w0: Kc = 0, m F0 > 0)": (phasefl.Model(1.0, 1.0, 1.0, xy_cov=3.0), np.array([0.3, 0.4]), np.array([0.3, 0.4])),
-    "collapse, |m| < |F0| (u0 = -w0)": (phasefl.Model(1.0, 1.0, 1.0, xy_cov=0.1), np.array([0.6, 0.8]), np.array([-0.6, -0.8])),
+    "logistic (u0 = w0: Kc = 0, m F0 > 0)": (phasefl.Model(1.0, 1.0, 1.0, xy_cov=3.0), PARALLEL, PARALLEL),
+    "collapse, |m| < |F0| (u0 = -w0)": (phasefl.Model(1.0, 1.0, 1.0, xy_cov=0.1), PARALLEL, -PARALLEL),
 }  # fmt: skip
 
 
@@ -41,7 +48,7 @@ def test_the_network_is_half_way_at_t_half(name):
 def test_collapse_never_reaching_half_way_and_zero_target():
     """The collapse (u0 = -w0, equal rates: F -> 0, not m): with |m| >= |F0| F stops at 0 before the half
     way, so t_1/2 = inf; with m = 0 F = F0 / (1 + a g |F0| t) halves at t = 1 / (a g |F0|) (g = 2 kappa s)."""
-    u0, w0 = np.array([0.6, 0.8]), np.array([-0.6, -0.8])  # F0 = -kappa
+    u0, w0 = PARALLEL, -PARALLEL  # F0 = -kappa
     assert t_half(phasefl.Model(1.0, 1.0, 1.0, xy_cov=2.0), u0, w0) == math.inf
     assert t_half(phasefl.Model(1.0, 1.0, 1.0, xy_cov=0.0), u0, w0) == pytest.approx(1 / (1.0 * 2.0 * 1.0), rel=1e-15)
     tr = phasefl.simulate(phasefl.Model(1.0, 1.0, 1.0, xy_cov=0.0), u0, w0, [0.0, 0.5])
