@@ -170,6 +170,24 @@ def test_kernel_baseline_is_the_linearized_network():
         assert getattr(base.final, name) == pytest.approx(getattr(base, name)[-1], rel=1e-12, abs=1e-12), name
 
 
+@pytest.mark.parametrize("m", [0.5, -0.7])
+def test_kernel_baseline_with_a_zero_layer(m):
+    """w0 = 0: u stays at u0 (rot_u = 0), w = w0 - r_w u0 moves along u0, so cos(u, w) = -sign(r_w) = sign(m)
+    for t > 0, to rounding and never beyond +-1 (dot / sqrt(nu nw) rounds past 1 for most u0), and the rotation
+    of w is undefined (nan); mirrored for u0 = 0. At t = 0, cos is 0/0 (nan)."""
+    rng = np.random.default_rng(11)
+    model = Model(1.0, 1.0, 1.0, xy_cov=m)
+    for _ in range(20):
+        v, zero = rng.standard_normal(3), np.zeros(3)
+        for u0, w0, moving, still in ((v, zero, "rot_w", "rot_u"), (zero, v, "rot_u", "rot_w")):
+            base = kernel_baseline(model, u0, w0, [0.0, 0.5, 3.0])
+            assert np.isnan(getattr(base, moving)).all() and np.isnan(getattr(base.final, moving))
+            assert np.all(getattr(base, still) == 0.0) and getattr(base.final, still) == 0.0
+            assert np.isnan(base.cos_uw[0])
+            cos = np.append(base.cos_uw[1:], base.final.cos_uw)
+            assert np.all(np.abs(cos) <= 1.0) and np.allclose(cos, np.sign(m), rtol=0, atol=4e-16)
+
+
 def test_solve_returns_every_observable():
     u0, w0 = _gauss(5, 1.0, 1.0, 9)
     traj = solve(Model(0.2, 1.0, 1.0), u0, w0, [0.0, 1.0])
