@@ -73,3 +73,19 @@ def test_cache_is_warm_once_compiled_and_says_warm_when_numba_internals_differ(m
 
     monkeypatch.setitem(kernels.DISPATCHERS, kernels.slopes, Changed())
     assert kernels.cache_is_warm(kernels.slopes)
+
+
+def test_each_public_batch_function_names_itself(monkeypatch, capsys):
+    """The notice names the function the user called (classify, solve, the baseline distance), once."""
+    import phasefl
+    from phasefl.baseline import baseline_distance_batch
+
+    monkeypatch.setattr(kernels, "announced", set())
+    monkeypatch.setattr(kernels, "cache_is_warm", lambda *k: False)
+    cell = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.75)
+    for _ in range(2):
+        phasefl.classify_batch(*cell)
+        phasefl.solve_batch(*cell, [0.0, 1.0])
+        baseline_distance_batch(*cell)
+    lines = [line.split(" (")[0] for line in capsys.readouterr().err.splitlines()]
+    assert lines == [f"{NOTICE} phasefl.classify", f"{NOTICE} phasefl.solve", f"{NOTICE} the kernel-baseline distance"]

@@ -35,17 +35,31 @@ def test_width_one_and_parallel_vectors_have_zero_area():
     assert gram(u, -2.0 * u).d2 == 0.0
 
 
-def test_area_of_nearly_parallel_vectors_keeps_its_digits():
+@pytest.mark.parametrize("scale_u, scale_w", [(1.0, 1.0), (1e3, 1e-2), (1e-4, 1e5)])
+def test_area_of_nearly_parallel_vectors_keeps_its_digits(scale_u, scale_w):
+    """w = u + 1e-9 e (e orthogonal to u): d2 ~ 1e-18 |u|^2 |w|^2 against exact rationals. The projection's
+    rounding leaves ~eps |small| in each component of the perpendicular part, a relative error of
+    ~eps sqrt(d) / 1e-9 in d2; the second projection must remove what the first leaves along the big
+    vector whatever the vectors' scale."""
     rng = np.random.default_rng(3)
     u = rng.normal(size=20)
     e = rng.normal(size=20)
     e -= (e @ u) / (u @ u) * u  # orthogonal direction
-    w = u + 1e-9 * e
+    w = (u + 1e-9 * e) * scale_w
+    u = u * scale_u
     uu = sum(Fraction(float(a)) ** 2 for a in u)
     ww = sum(Fraction(float(a)) ** 2 for a in w)
     uw = sum(Fraction(float(a)) * Fraction(float(b)) for a, b in zip(u, w))
     exact = float(uu * ww - uw**2)
     assert gram(u, w).d2 == pytest.approx(exact, rel=1e-6)
+    assert gram(w, u).d2 == pytest.approx(exact, rel=1e-6)
+
+
+def test_width_one_has_zero_area_for_any_pair():
+    """d = 1: the vectors are parallel, d2 = 0 exactly (a projection would leave rounding noise)."""
+    rng = np.random.default_rng(5)
+    for a, b in rng.normal(size=(50, 2)) * 10.0 ** rng.integers(-3, 3, (50, 2)):
+        assert gram([a], [b]).d2 == 0.0
 
 
 def test_sampler_moments_match_iid_gaussian():
@@ -121,6 +135,9 @@ def test_sampler_broadcasts_width_and_scales_and_accepts_small_scales():
     assert g.uu.shape == (2,)
     g = sample_gram(4.0, 1.0, np.array([[0.5], [2.0]]), seed=1)
     assert g.ww.shape == (2, 1)
+    # cells that differ only in a scale get draws of their own, not one draw scaled twice
+    for g in (sample_gram(4.0, np.ones(2), 1.0, seed=1), sample_gram(4.0, 1.0, np.ones(2), seed=1)):
+        assert g.uu.shape == (2,) and g.uu[0] != g.uu[1]
     with pytest.raises(ValueError, match=r"^init_scale_u must"):
         sample_gram(4, 0.0, 1.0)
     with pytest.raises(ValueError, match=r"^init_scale_w must"):
