@@ -182,6 +182,25 @@ def test_check_sizes_names_the_first_size_out_of_range(values, width, first):
     assert check_sizes(1.0, dict(output_scale=1.0, init_scale_u=1.0, init_scale_w=1.0, lr_u=1.0, lr_w=1.0)) is None
 
 
+@pytest.mark.parametrize(
+    "values, first",
+    [
+        ({"lr_u": 1e290}, None),  # the bounds belong to the range
+        ({"lr_u": 1e-290}, None),
+        # K0 = kappa^2 (eta_u |w0|^2 + eta_w |u0|^2) = 1e-300 (1e20 + 1): in range although kappa^2 |u0|^2 is not
+        ({"output_scale": 1e-150, "init_scale_w": 1e10}, None),
+        ({"output_scale": 1e-150, "init_scale_u": 1e10}, None),
+        ({"output_scale": 1e-150}, "k0"),  # K0 = 2e-300
+    ],
+)
+def test_check_sizes_at_the_bounds_and_with_one_large_layer(values, first):
+    """Worked out by hand at width 1 (|u0|^2 = sigma_u^2, |w0|^2 = sigma_w^2)."""
+    from phasefl.scalings import SIZES, check_sizes
+
+    bad = check_sizes(1.0, dict(output_scale=1.0, init_scale_u=1.0, init_scale_w=1.0, lr_u=1.0, lr_w=1.0) | values)
+    assert (None if bad is None else bad[0]) == (None if first is None else SIZES[first]), bad
+
+
 def test_formulas_print_every_exponent_and_multiplier():
     from phasefl.scalings import formulas
 
