@@ -2,8 +2,10 @@
 
 ``python -m phasefl.codegen`` (or ``make generate``) rewrites ``phasefl/_generated/closed_form.py``;
 a test regenerates the text and requires it to equal the checked-in file, so the derivation
-and the kernels cannot drift apart. The generated module imports only ``math`` and ``numba``,
-takes every parameter as an argument and reads no globals.
+and the kernels cannot drift apart. The generated pointwise functions take every parameter as an
+argument and read no globals; after them the module holds the loops over cells, copied from
+``phasefl/loops.py``, so that numba's per-file cache covers both (it is then correct after any
+change of either, with no cache to delete by hand).
 
 Printing: SymPy's Python printer with the ``math`` module, after common-subexpression
 elimination per assignment. A ``Piecewise`` assignment becomes an if/elif/else block (SymPy's
@@ -218,11 +220,13 @@ The exact solution of spec section D in its cancellation-free product form, scal
 ``phasefl/symbolic/solution.py``, notebooks in ``derivations/``). Argument and return orders
 are listed in CONSTANTS, OBSERVABLES and ORDER_PARAMETERS; INPUTS, OBSERVABLES and ORDER_PARAMETERS
 name the inputs and outputs as users see them, and DESCRIPTIONS gives each its long name and units.
+The loops over cells at the end are copied from ``phasefl/loops.py``.
 """
 
 import math
 
 import numba
+import numpy as np
 
 '''
     public = {symbol: name for symbol, (name, _, _) in lowering.INTERFACE.items()}
@@ -238,15 +242,18 @@ import numba
         + "}",
     ]
     body = "\n\n".join([PRELUDE] + [_kernel(name) for name in lowering.KERNELS])
-    return header + "\n".join(names) + "\n\n\n" + body.replace("\n\n@", "\n\n\n@")
+    closed_form = header + "\n".join(names) + "\n\n\n" + body.replace("\n\n@", "\n\n\n@")
+    return closed_form + "\n\n" + LOOPS.read_text().split(LOOPS_MARKER, 1)[1].lstrip("\n")
+
+
+#: The hand-written loops, and the line after which ``render`` copies them.
+LOOPS = Path(__file__).parent / "loops.py"
+LOOPS_MARKER = "# ---- make generate copies everything below this line into the generated module ----"
 
 
 def write(path: Path = TARGET) -> Path:
-    """Write the module, and drop numba's on-disk caches of the package: numba keys the cache of
-    the loops in ``kernels.py`` on that file alone, so it would keep calling the old kernels."""
+    """Write the module (numba's cache notices the change: the loops are in the same file)."""
     path.write_text(render())
-    for cached in Path(__file__).parent.rglob("__pycache__/*.nb[ic]"):
-        cached.unlink()
     return path
 
 

@@ -5,7 +5,7 @@ The reference is written here from the public API only (``phasefl.slope_batch`` 
 ``phasefl.kernel_baseline_batch`` for F_kernel): |F - F_kernel| on 10^5 log-spaced times that
 cover every time scale of the cell, then each of the highest grid maxima polished by
 ``scipy.optimize.minimize_scalar`` (bounded Brent in ln t, between the grid neighbours). It knows
-nothing of the lobes, the roots of L or the Newton search of ``phasefl.kernels._baseline_distance``.
+nothing of the lobes, the roots of L or the Newton search of ``fill_baseline_distance`` (phasefl/loops.py).
 
 Tolerance: |D - D_ref| <= 1e-12 D_ref + 64 eps max(|F0|, |m|) / |F0 - m|. The first term is
 "the maximum located exactly": both sides evaluate the gap at the same extremum (the reference to

@@ -1,5 +1,11 @@
 """The checked-in kernels equal a fresh lowering of phasefl.symbolic, and backends agree."""
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -14,10 +20,53 @@ def test_generated_module_is_fresh():
     assert codegen.TARGET.read_text() == codegen.render(), "run `make generate` and commit the result"
 
 
-def test_generated_module_imports_only_math_and_numba():
+def test_generated_module_imports_only_math_numba_and_numpy():
+    """In particular not the import block of loops.py (which imports the generated module itself)."""
     text = codegen.TARGET.read_text()
     imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
-    assert imports == ["import math", "import numba"]
+    assert imports == ["import math", "import numba", "import numpy as np"]
+
+
+ORDERS_OF_ONE_CELL = """
+import numpy as np
+from phasefl import kernels
+cell = np.array([[1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [1.0], [0.5], [0.75]])
+print(kernels.__file__)
+print(repr(float(kernels.orders(cell)[0, 0])))
+"""
+
+
+@pytest.mark.slow
+def test_a_regenerated_module_changes_what_the_kernels_compute_without_deleting_caches(tmp_path):
+    """numba keys its on-disk cache on the file that defines a function. The loops live in the generated
+    module with the closed form they inline, so when that file changes (here its text doubles gamma, as
+    an edit of phasefl.symbolic and make generate would) the next run recompiles and sees the change.
+    With the loops in kernels.py, numba kept the cached loops with the old closed form inlined."""
+    root = Path(codegen.__file__).parent
+    shutil.copytree(root, tmp_path / "phasefl", ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"), PYTHONPATH=str(tmp_path))
+
+    def gamma() -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", ORDERS_OF_ONE_CELL],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert out.returncode == 0, out.stderr
+        where, value = out.stdout.split()
+        assert Path(where).is_relative_to(tmp_path), where  # the copy, not the installed package
+        return float(value)
+
+    before = gamma()
+    assert any((tmp_path / "numba-cache").rglob("*.nbi")), "numba wrote no cache"
+    target = tmp_path / "phasefl" / "_generated" / "closed_form.py"
+    text = target.read_text()
+    assert text.count("    gamma = g*abs(m)/K0\n") == 1
+    target.write_text(text.replace("    gamma = g*abs(m)/K0\n", "    gamma = 2.0*g*abs(m)/K0\n"))
+    assert gamma() == 2.0 * before
 
 
 # Moderate cells where every form is accurate: (kappa, lr_u, lr_w, a, b, uu, ww, uw, d2)
