@@ -5,6 +5,8 @@ after the closed form, so that the loops and the pointwise functions they inline
 numba keys its on-disk cache on the file that defines a function, so a loop compiled from another
 file would keep calling the old closed form after ``make generate`` or a ``git checkout``. Nothing
 imports this module at run time; ``phasefl.kernels`` calls the loops of the generated module.
+After an edit here, run ``make generate`` (a test fails until then); a new loop must be generated
+before ``kernels.py`` imports it, since ``python -m phasefl.codegen`` imports the package.
 
 One cell per ``prange`` iteration; every cell is independent, so the loops scale across cores.
 ``inputs`` is a float64 array of shape (9, n): the rows are kappa, lr_u, lr_w, x_var, xy_cov, uu,
