@@ -49,7 +49,7 @@ def test_records_refuse_missing_unknown_and_changed_fields():
     state = State(**values)
     with pytest.raises(AttributeError, match="read-only"):
         state.F = 2.0  # type: ignore[misc]
-    with pytest.raises(AttributeError, match="has no attribute 'K'; it has F, ntk"):
+    with pytest.raises(AttributeError, match="^State has no attribute 'K'; it has F, ntk"):
         _ = state.K
 
 
