@@ -76,9 +76,10 @@ def test_cache_is_warm_once_compiled_and_says_warm_when_numba_internals_differ(m
 
 
 def test_each_public_batch_function_names_itself(monkeypatch, capsys):
-    """The notice names the function the user called (classify, solve, the baseline distance), once."""
+    """The notice names the function the user called (classify, solve, the baseline distance, the kernel
+    baseline), once each, although each is called twice."""
     import phasefl
-    from phasefl.baseline import baseline_distance_batch
+    from phasefl.baseline import baseline_distance_batch, kernel_baseline_batch
 
     monkeypatch.setattr(kernels, "announced", set())
     monkeypatch.setattr(kernels, "cache_is_warm", lambda *k: False)
@@ -87,5 +88,11 @@ def test_each_public_batch_function_names_itself(monkeypatch, capsys):
         phasefl.classify_batch(*cell)
         phasefl.solve_batch(*cell, [0.0, 1.0])
         baseline_distance_batch(*cell)
+        kernel_baseline_batch(*cell, [0.0, 1.0])
     lines = [line.split(" (")[0] for line in capsys.readouterr().err.splitlines()]
-    assert lines == [f"{NOTICE} phasefl.classify", f"{NOTICE} phasefl.solve", f"{NOTICE} the kernel-baseline distance"]
+    assert lines == [
+        f"{NOTICE} phasefl.classify",
+        f"{NOTICE} phasefl.solve",
+        f"{NOTICE} the kernel-baseline distance",
+        f"{NOTICE} phasefl.kernel_baseline",
+    ]

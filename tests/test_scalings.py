@@ -215,6 +215,8 @@ def test_formulas_print_every_exponent_and_multiplier():
     assert formulas("mup", {"lr_ratio": "2"}, math=True) == (
         r"$\kappa = 1$, $\sigma_u = d^{-1}$, $\sigma_w = 1$, $\eta_u = d^{-1}$, $\eta_w = 2\cdot d$"
     )
+    assert formulas("ntk", {"init_scale_u": "3"}) == "κ = d^(-1/2), σ_u = 3, σ_w = 1, η_u = η_w = 1"
+    assert formulas("ntk", {"init_scale": "2", "init_scale_w": "5"}) == "κ = d^(-1/2), σ_u = 2, σ_w = 5, η_u = η_w = 1"
     assert formulas("ntk", {"init_scale": "init_scale"}, math=True) == (  # a multiplier's name, underscore escaped
         r"$\kappa = d^{-1/2}$, $\sigma_u = \sigma_w = \mathrm{init\_scale}$, $\eta_u = \eta_w = 1$"
     )
