@@ -24,6 +24,9 @@ from sympy.printing.pycode import PythonCodePrinter
 from .symbolic import lowering
 
 TARGET = Path(__file__).parent / "_generated" / "closed_form.py"
+#: The hand-written loops, and the line after which ``render`` copies them.
+LOOPS = Path(__file__).parent / "loops.py"
+LOOPS_MARKER = "# ---- make generate copies everything below this line into the generated module ----"
 INDENT = "    "
 
 
@@ -244,11 +247,6 @@ import numpy as np
     body = "\n\n".join([PRELUDE] + [_kernel(name) for name in lowering.KERNELS])
     closed_form = header + "\n".join(names) + "\n\n\n" + body.replace("\n\n@", "\n\n\n@")
     return closed_form + "\n\n" + LOOPS.read_text().split(LOOPS_MARKER, 1)[1].lstrip("\n")
-
-
-#: The hand-written loops, and the line after which ``render`` copies them.
-LOOPS = Path(__file__).parent / "loops.py"
-LOOPS_MARKER = "# ---- make generate copies everything below this line into the generated module ----"
 
 
 def write(path: Path = TARGET) -> Path:

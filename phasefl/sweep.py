@@ -163,10 +163,13 @@ VARIABLES = {
 VARIABLES.update(
     {name: (f"{describe(name)[0]} (median)", describe(name)[1]) for name in ORDER_PARAMETERS if name in MEDIANS}
 )
-for _name in QUARTILES:
-    _long, _units = VARIABLES[_name]
-    for _q, _which in (("q25", "first"), ("q75", "third")):
-        VARIABLES[f"{_name}_{_q}"] = (_long.replace("(median)", f"({_which} quartile over seeds)"), _units)
+VARIABLES.update(
+    {
+        f"{name}_{q}": (VARIABLES[name][0].replace("(median)", f"({which} quartile over seeds)"), VARIABLES[name][1])
+        for name in QUARTILES
+        for q, which in (("q25", "first"), ("q75", "third"))
+    }
+)
 
 
 def chunk_shape(shape: tuple[int, ...], block_cells: int) -> tuple[int, ...]:
@@ -215,16 +218,9 @@ def evaluate_block(spec: SweepSpec, block: tuple[slice, ...]) -> dict[str, np.nd
         spec.time,
     )
     by_name = {name: row.reshape(sub.shape) for name, row in zip(BLOCK_OUTPUTS, rows)}
-    out = {"label": by_name.pop("label").astype(np.int8)}
-    out["label_fraction"] = np.stack([by_name.pop(f"label_fraction_{k}") for k in range(len(LABELS))])
-    label_at_time = by_name.pop("label_at_time")
-    if spec.time is not None:
-        out["label_at_time"] = label_at_time.astype(np.int8)
-    else:
-        del by_name["ntk_ratio_at_time"], by_name["loss_excess_at_time"]
-    out.update(by_name)
-    out.update({f"cell_{name}": cells[name] for name in CELL_VARIABLES})
-    return out
+    by_name["label_fraction"] = np.stack([by_name[f"label_fraction_{k}"] for k in range(len(LABELS))])
+    by_name.update({f"cell_{name}": cells[name] for name in CELL_VARIABLES})
+    return {name: by_name[name].astype(dtype, copy=False) for name, (_, dtype) in data_variables(spec).items()}
 
 
 _HYPER = ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")  # the cell arguments a block shares over seeds
@@ -299,8 +295,8 @@ def coordinates(spec: SweepSpec) -> dict:
 
 
 def data_variables(spec: SweepSpec) -> dict[str, tuple[tuple[str, ...], str]]:
-    """name -> (dims, dtype) of the data variables of a sweep's Dataset (all but ``label_name``), as
-    ``evaluate_block`` returns them."""
+    """name -> (dims, dtype) of the data variables of a sweep's Dataset (all but ``label_name``), in
+    order: what ``evaluate_block`` returns and what a zarr store holds."""
     dims = tuple(a.name for a in spec.axes)
     out = {"label": (dims, "int8"), "label_fraction": (("regime",) + dims, "float64")}
     timed = spec.time is not None
