@@ -660,7 +660,7 @@ _LOSS_MIN = 1e-290  # an excess loss above this is a normal float, with its full
 _SEARCH_ITERATIONS = 200  # per root; most cells take 2 to 5 probes (Newton from a good guess)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _residual(t, c, a, y0):
     """(F - m, F, K, usable) at time t. F - m is the closed form's own residual, from the excess
     loss a (F - m)^2 / 2 and the sign of F0 - m (which F - m keeps): accurate relative to itself,
@@ -674,7 +674,7 @@ def _residual(t, c, a, y0):
     return math.copysign(math.sqrt(2.0 * loss / a), y0), f, k, loss >= _LOSS_MIN and k > 0.0
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _gap_probe(t, c, a, g, m, f0, k0, y0):
     """(L, dL/dt, phase3, usable, F - m, K) at time t, where
 
@@ -701,7 +701,7 @@ def _gap_probe(t, c, a, g, m, f0, k0, y0):
     return lv, -a * q / k, f * m > 0.0 and q > 0.0, True, y, k
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _gap_root(c, a, g, m, f0, k0, y0, lead, two_lobes, t):
     """Locate one root of L (see ``_gap_probe``), starting from the guess t; return it, and |G| there
     when Newton's last step gives it without another evaluation (else nan).
@@ -782,7 +782,7 @@ def _gap_root(c, a, g, m, f0, k0, y0, lead, two_lobes, t):
     return t, math.nan
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _gap_at(root, c, a, k0, y0):
     """|G| at a root (t, |G| or nan) from ``_gap_root``: the difference of the residuals F - m and
     F_kernel - m, evaluated unless the root came with it."""
@@ -792,7 +792,7 @@ def _gap_at(root, c, a, k0, y0):
     return abs(_residual(t, c, a, y0)[0] - y0 * math.exp(-a * k0 * t))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _kernel_regime_peak(f0, m):
     """a K0 t at the extremum of G in the kernel regime, where it is the first guess of the search.
 
