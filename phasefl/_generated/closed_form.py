@@ -864,23 +864,23 @@ def _distance(c):
     best = 0.0
     if kind == 2.0:  # collapse: F -> 0 (not m) and K -> 0, so |G| -> |m|
         best = abs(m)
-    if f0 * y0 > 0.0:  # lag lobe
-        if kind == 2.0 and abs(f0) <= abs(m):
-            return best / abs(y0)  # |G| rises all the way to its limit |m|
-        two_lobes = kind == 1.0 and abs(m) > abs(f0)
-        if two_lobes:  # the lag lobe ends soon after F passes -F0, near a K0 t = 2 |F0 / y0| < 1
-            t0 = max(2.0 * abs(f0 / y0), 1e-12) / (a * k0)
-        elif kinf > 0.0:  # later when K falls far (G peaks once F_kernel - m ~ K y / K0)
-            t0 = (_kernel_regime_peak(f0, m) + math.log(max(1.0, k0 / kinf))) / (a * k0)
-        else:
-            t0 = _kernel_regime_peak(f0, m) / (a * k0)
-        best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, False, two_lobes, t0), c, a, k0, y0))
-        if two_lobes:  # the lead lobe: as below
-            t0 = (1.6 + 2.0 * math.log(kinf / k0)) / (a * kinf)
-            best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, True, True, t0), c, a, k0, y0))
-    else:  # F0 between 0 and m (or F0 = 0): K rises to K_inf > K0, a lead lobe only
-        t0 = (_kernel_regime_peak(f0, m) + 2.0 * math.log(kinf / k0)) / (a * kinf)  # y ~ y0 K0 / K_inf
-        best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, True, False, t0), c, a, k0, y0))
+    lag = f0 * y0 > 0.0  # a lag lobe first; else F0 lies between 0 and m (or is 0): a lead lobe only
+    if lag and kind == 2.0 and abs(f0) <= abs(m):
+        return best / abs(y0)  # |G| rises all the way to its limit |m|
+    two_lobes = lag and kind == 1.0 and abs(m) > abs(f0)
+    if two_lobes:  # the lag lobe ends soon after F passes -F0, near a K0 t = 2 |F0 / y0| < 1
+        t0 = max(2.0 * abs(f0 / y0), 1e-12) / (a * k0)
+    elif not lag:  # K rises to K_inf > K0; y ~ y0 K0 / K_inf at the peak
+        t0 = (_kernel_regime_peak(f0, m) + 2.0 * math.log(kinf / k0)) / (a * kinf)
+    elif kinf > 0.0:  # later when K falls far (G peaks once F_kernel - m ~ K y / K0)
+        t0 = (_kernel_regime_peak(f0, m) + math.log(max(1.0, k0 / kinf))) / (a * k0)
+    else:
+        t0 = _kernel_regime_peak(f0, m) / (a * k0)
+    lead = not lag
+    for _ in range(2 if two_lobes else 1):  # one call site: the search is inlined once
+        best = max(best, _gap_at(_gap_root(c, a, g, m, f0, k0, y0, lead, two_lobes, t0), c, a, k0, y0))
+        if two_lobes:  # then the lead lobe, as for F0 between 0 and m
+            lead, t0 = True, (1.6 + 2.0 * math.log(kinf / k0)) / (a * kinf)
     return best / abs(y0)
 
 
