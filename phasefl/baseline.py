@@ -12,6 +12,7 @@ from . import kernels
 from .gram import gram
 from .params import check_times
 from .results import State, Trajectory
+from .schema import OBSERVABLES
 from .solve import cell_inputs, model_cell
 
 
@@ -46,16 +47,23 @@ def kernel_baseline(model, u0, w0, times) -> Trajectory:
     the cosine between the layers and the rotations are those of the moved weights, from the Gram
     numbers (rotations as atan2 of the perpendicular and parallel parts). ``final`` is t = infinity.
     """
-    g = gram(u0, w0)
-    kappa, eta_u, eta_w, a, b = model_cell(model, g)[:5]
+    traj = kernel_baseline_trajectories(*model_cell(model, gram(u0, w0)), check_times(times))
+    final = State(**{name: float(getattr(traj.final, name)) for name in OBSERVABLES})
+    return Trajectory(times=traj.times, **{name: getattr(traj, name) for name in OBSERVABLES}, final=final)
+
+
+def kernel_baseline_trajectories(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) -> Trajectory:
+    """Every observable of the kernel baseline (as ``kernel_baseline``) for a batch of cells: arguments
+    as in ``solve_batch``; fields of shape S + (T,), ``final`` fields of shape S."""
+    inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
+    kappa, eta_u, eta_w, a, b, uu, ww, uw, d2 = (row.reshape(shape + (1,)) for row in inputs)
     times = check_times(times)
-    uu, ww, uw, d2 = (float(v) for v in g)
     m = b / a
     k0 = kappa * kappa * (eta_u * ww + eta_w * uu)
     f0 = kappa * uw
 
     def observe(decayed: np.ndarray) -> dict[str, np.ndarray]:
-        """Observables where e^{-a K0 t} = decayed (0 at t = infinity)."""
+        """Observables where e^{-a K0 t} = decayed (0 at t = infinity), of shape S + decayed's."""
         s = (f0 - m) * (1.0 - decayed) / k0
         r_u, r_w = eta_u * kappa * s, eta_w * kappa * s  # u = u0 - r_u w0, w = w0 - r_w u0
         nu = uu - 2 * r_u * uw + r_u * r_u * ww
@@ -64,12 +72,12 @@ def kernel_baseline(model, u0, w0, times) -> Trajectory:
         F = m + (f0 - m) * decayed
         with np.errstate(invalid="ignore", divide="ignore"):
             cos = np.clip(dot / np.sqrt(nu * nw), -1.0, 1.0)
-            rot_u = np.arctan2(np.abs(r_u) * np.sqrt(d2), uu - r_u * uw) if uu > 0 else np.full_like(F, np.nan)
-            rot_w = np.arctan2(np.abs(r_w) * np.sqrt(d2), ww - r_w * uw) if ww > 0 else np.full_like(F, np.nan)
-        return {
+            rot_u = np.where(uu > 0, np.arctan2(np.abs(r_u) * np.sqrt(d2), uu - r_u * uw), np.nan)
+            rot_w = np.where(ww > 0, np.arctan2(np.abs(r_w) * np.sqrt(d2), ww - r_w * uw), np.nan)
+        values = {
             "F": F,
-            "ntk": np.full_like(F, k0),
-            "ntk_plain": np.full_like(F, kappa * kappa * (uu + ww)),
+            "ntk": k0,
+            "ntk_plain": kappa * kappa * (uu + ww),
             "norm_u2": nu,
             "norm_w2": nw,
             "cos_uw": cos,
@@ -77,7 +85,8 @@ def kernel_baseline(model, u0, w0, times) -> Trajectory:
             "rot_w": rot_w,
             "loss_excess": 0.5 * a * (F - m) * (F - m),
         }
+        return {name: np.array(np.broadcast_to(values[name], F.shape)) for name in OBSERVABLES}
 
     at = observe(np.exp(-a * k0 * times))
-    final = observe(np.zeros(1))
-    return Trajectory(times=times, final=State(**{k: float(v[0]) for k, v in final.items()}), **at)
+    final = State(**{name: v[..., 0] for name, v in observe(np.zeros(1)).items()})
+    return Trajectory(times=times, final=final, **at)

@@ -96,14 +96,20 @@ def model_cell(model: Model, g: Gram) -> tuple[Any, Any, Any, Any, Any, Any, Any
     return model.as_tuple() + tuple(g)
 
 
-def solve(model: Model, u0, w0, times) -> Trajectory:
-    """Exact trajectory of the network f(x) = kappa u.w x from weights u0, w0 (spec D).
+def solve(model: Model, u0, w0, times, dynamics: str = "flow", **options) -> Trajectory:
+    """Trajectory of the network f(x) = kappa u.w x from weights u0, w0, trained by ``dynamics``.
 
     Parameters
     ----------
     model : Model
     u0, w0 : 1-D arrays of the same length (the width)
     times : 1-D array of finite times >= 0
+    dynamics : str
+        A name in ``phasefl.dynamics.BACKENDS``: ``"flow"`` (default: gradient flow, exact, spec D),
+        ``"kernel"`` (the network linearized at init, NTK frozen), ``"reference"`` (the network
+        simulated; options ``method="gd"`` and ``step=h`` for gradient descent).
+    **options
+        Options of that dynamics (TypeError for one it does not take).
 
     Returns
     -------
@@ -111,6 +117,15 @@ def solve(model: Model, u0, w0, times) -> Trajectory:
         F, ntk (learning-rate-weighted K), ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w
         (radians) and loss_excess at each time, and ``.final`` at t = infinity.
     """
+    from .dynamics import backend  # it registers this module's functions: imported on use
+
+    chosen = backend(dynamics)
+    chosen.check_options(options)
+    return chosen.trajectory(model, u0, w0, times, **options)
+
+
+def flow_trajectory(model: Model, u0, w0, times) -> Trajectory:
+    """The exact gradient-flow trajectory of one network (spec D): ``solve``'s default dynamics."""
     cell = model_cell(model, gram(u0, w0))
     traj = solve_batch(*cell, times)
     final = State(**{name: float(getattr(traj.final, name)) for name in OBSERVABLES})
