@@ -36,6 +36,11 @@ def baseline_distance_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw,
     return kernels.baseline_distance(inputs).reshape(shape)
 
 
+def initial_ntk(output_scale, lr_u, lr_w, uu, ww):
+    """K0 = kappa^2 (eta_u |w0|^2 + eta_w |u0|^2), the learning-rate-weighted NTK at init (spec D.6)."""
+    return output_scale * output_scale * (lr_u * ww + lr_w * uu)
+
+
 def kernel_baseline(model, u0, w0, times) -> Trajectory:
     r"""The network linearized at (u0, w0), trained by gradient flow: every observable, like ``solve``.
 
@@ -59,7 +64,7 @@ def kernel_baseline_trajectories(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww
     kappa, eta_u, eta_w, a, b, uu, ww, uw, d2 = (row.reshape(shape + (1,)) for row in inputs)
     times = check_times(times)
     m = b / a
-    k0 = kappa * kappa * (eta_u * ww + eta_w * uu)
+    k0 = initial_ntk(kappa, eta_u, eta_w, uu, ww)
     f0 = kappa * uw
 
     def observe(decayed: np.ndarray) -> dict[str, np.ndarray]:

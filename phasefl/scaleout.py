@@ -119,7 +119,7 @@ def compute_block(spec: SweepSpec, block: tuple[slice, ...], path: str) -> int:
 
 def _option(key: str) -> str:
     """The command-line option behind a field of ``SweepSpec.describe()``."""
-    return {"param": "--param", "axes": "--axis and its ranges", "time": "--time"}.get(
+    return {"param": "--param", "axes": "--axis and its ranges", "time": "--time", "dynamics": "the dynamics"}.get(
         key, f"--{key.replace('_', '-')}"
     )
 

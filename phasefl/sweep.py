@@ -16,16 +16,18 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import xarray as xr
 
 from . import __version__, kernels
+from .baseline import initial_ntk
+from .dynamics import backend
 from .gram import Gram, bartlett, scale_bartlett
 from .kernels import BLOCK_OUTPUTS, MEDIANS, QUARTILES
 from .ranges import AXES, Axis, parse_range  # noqa: F401  (parse_range: kept importable from here, where sweeps are built)
-from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD
+from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD, label_codes, margin
 from .scalings import OUT_OF_RANGE, PARAMETRIZATIONS, absolute, check_multipliers, check_sizes, formulas
 from .schema import ORDER_PARAMETERS, describe
 from .solve import cell_inputs, check_cell_arguments
@@ -46,6 +48,7 @@ class SweepSpec:
     time: float | None = None
     kernel_threshold: float = KERNEL_THRESHOLD
     zeta_threshold: float = ZETA_THRESHOLD
+    dynamics: str = "flow"  # a name in phasefl.dynamics.BACKENDS
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.axes) <= 2 or len({a.name for a in self.axes}) != len(self.axes):
@@ -56,6 +59,7 @@ class SweepSpec:
             raise ValueError(f"--seeds must be >= 1, got {self.seeds}")
         if self.time is not None and not (math.isfinite(self.time) and self.time >= 0):
             raise ValueError(f"--time must be finite and >= 0, got {self.time!r}")
+        backend(self.dynamics)  # ValueError naming the registered dynamics
         check_multipliers(self.multipliers())
         _check_representable(self)
 
@@ -194,9 +198,7 @@ def blocks(shape: tuple[int, ...], chunks: tuple[int, ...]) -> list[tuple[slice,
 def sub_spec(spec: SweepSpec, block: tuple[slice, ...]) -> SweepSpec:
     """The same sweep restricted to one block of its grid."""
     axes = tuple(Axis(a.name, a.values[sl], a.spacing) for a, sl in zip(spec.axes, block))
-    return SweepSpec(
-        axes, spec.fixed, spec.param, spec.seeds, spec.seed, spec.time, spec.kernel_threshold, spec.zeta_threshold
-    )
+    return replace(spec, axes=axes)
 
 
 def evaluate_block(spec: SweepSpec, block: tuple[slice, ...]) -> dict[str, np.ndarray]:
@@ -210,20 +212,69 @@ def evaluate_block(spec: SweepSpec, block: tuple[slice, ...]) -> dict[str, np.nd
     gram = initializations(sub, cells)
     hyper = check_cell_arguments({k: cells[k].ravel() for k in _HYPER})
     draws = check_cell_arguments({k: v.reshape(spec.seeds, -1) for k, v in gram._asdict().items()})
-    rows = kernels.sweep_block(
-        np.stack(list(hyper.values())),
-        np.stack(list(draws.values())),
-        spec.kernel_threshold,
-        spec.zeta_threshold,
-        spec.time,
-    )
-    by_name = {name: row.reshape(sub.shape) for name, row in zip(BLOCK_OUTPUTS, rows)}
+    if spec.dynamics == "flow":  # the fused closed-form kernel
+        rows = kernels.sweep_block(
+            np.stack(list(hyper.values())),
+            np.stack(list(draws.values())),
+            spec.kernel_threshold,
+            spec.zeta_threshold,
+            spec.time,
+        )
+        by_name = dict(zip(BLOCK_OUTPUTS, rows))
+    else:
+        by_name = dynamics_block(spec, hyper, draws)
+    by_name = {name: row.reshape(sub.shape) for name, row in by_name.items()}
     by_name["label_fraction"] = np.stack([by_name[f"label_fraction_{k}"] for k in range(len(LABELS))])
     by_name.update({f"cell_{name}": cells[name] for name in CELL_VARIABLES})
     return {name: by_name[name].astype(dtype, copy=False) for name, (_, dtype) in data_variables(spec).items()}
 
 
 _HYPER = ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")  # the cell arguments a block shares over seeds
+
+#: Sweep outputs that only the closed-form flow has (another dynamics' sweep leaves them out): the
+#: learning time and the kernel-baseline distance, both read off the closed-form trajectory.
+FLOW_ONLY = ("t_half", "kernel_distance", "kernel_distance_q25", "kernel_distance_q75")
+
+
+def dynamics_block(
+    spec: SweepSpec, hyper: dict[str, np.ndarray], draws: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The rows of ``kernels.sweep_block`` (but ``FLOW_ONLY``) under another dynamics than the
+    closed-form flow: every seed's state at t = infinity (and at the time) from that dynamics'
+    batch form, the quantities of the initialization (gamma, gamma0, zeta, r, dominant layer) from
+    the closed form, labelled by the same rule and reduced over seeds with numpy (arrays (n,))."""
+    args = [np.broadcast_to(hyper[k], draws["uu"].shape) for k in _HYPER] + list(draws.values())
+    traj = backend(spec.dynamics).batch(*args, [] if spec.time is None else [spec.time])
+    init = dict(zip(ORDER_PARAMETERS, kernels.orders(cell_inputs(*args)[0]).reshape((-1,) + draws["uu"].shape)))
+    k0 = initial_ntk(args[0], args[1], args[2], draws["uu"], draws["ww"])
+    ratio = traj.final.ntk / k0
+    thresholds = (spec.kernel_threshold, spec.zeta_threshold)
+    samples = {name: init[name] for name in ORDER_PARAMETERS if name in MEDIANS and name not in FLOW_ONLY}
+    samples |= {
+        "ntk_ratio": ratio,
+        "ntk_rel_change": ratio - 1.0,
+        "margin": margin(ratio - 1.0, init["zeta"], *thresholds),
+    }
+    samples["ntk_plain_ratio"] = traj.final.ntk_plain / (args[0] ** 2 * (draws["uu"] + draws["ww"]))
+    nan = np.full(ratio.shape, np.nan)
+    at_time = traj.ntk[..., 0] / k0 if spec.time is not None else nan
+    samples |= {
+        "ntk_ratio_at_time": at_time,
+        "loss_excess_at_time": traj.loss_excess[..., 0] if spec.time is not None else nan,
+    }
+    out = {name: np.median(value, axis=0) for name, value in samples.items()}
+    out |= {f"ntk_ratio_{q}": np.quantile(ratio, p, axis=0) for q, p in (("q25", 0.25), ("q75", 0.75))}
+    out["dominant_u"] = np.mean(init["dominant_w"] == 0.0, axis=0)
+    counts = [np.sum(label_codes(ratio - 1.0, init["zeta"], *thresholds) == k, axis=0) for k in range(len(LABELS))]
+    out["label"] = np.argmax(counts, axis=0).astype(float)  # ties: the lowest code, as the kernel's
+    out |= {f"label_fraction_{k}": count / spec.seeds for k, count in enumerate(counts)}
+    out["label_at_time"] = nan[0]
+    if spec.time is not None:
+        counts = [
+            np.sum(label_codes(at_time - 1.0, init["zeta"], *thresholds) == k, axis=0) for k in range(len(LABELS))
+        ]
+        out["label_at_time"] = np.argmax(counts, axis=0).astype(float)
+    return out
 
 
 CELL_VARIABLES = {  # absolute hyperparameters of each cell: name -> (long_name, units)
@@ -303,6 +354,8 @@ def data_variables(spec: SweepSpec) -> dict[str, tuple[tuple[str, ...], str]]:
     if timed:
         out["label_at_time"] = (dims, "int8")
     for name in BLOCK_OUTPUTS:
+        if spec.dynamics != "flow" and name in FLOW_ONLY:
+            continue
         if not name.startswith("label") and (timed or not name.endswith("_at_time")):
             out[name] = (dims, "float64")
     out.update({f"cell_{name}": (dims, "float64") for name in CELL_VARIABLES})
@@ -327,7 +380,8 @@ def dataset_attrs(spec: SweepSpec) -> dict:
         kernel_threshold=spec.kernel_threshold,
         zeta_threshold=spec.zeta_threshold,
         spec=json.dumps(spec.describe(), default=float),
-        model="f(x) = kappa sum_i u_i w_i x, gradient flow, MSE, E[x^2] = 1",
+        model="f(x) = kappa sum_i u_i w_i x, MSE, E[x^2] = 1",
+        dynamics=f"{spec.dynamics}: {backend(spec.dynamics).description}",
         hyperparameters=spec.formulas() + " (d = width)",
         parametrization_base=formulas(spec.param, {}),
     )

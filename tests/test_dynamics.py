@@ -4,13 +4,17 @@ physics says they must."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 import phasefl
 from phasefl import Model, gram, solve
 from phasefl.dynamics import BACKENDS, Dynamics, backend, register
+from phasefl.ranges import parse_range
 from phasefl.schema import OBSERVABLES
+from phasefl.sweep import FLOW_ONLY, SweepSpec, sweep
 
 TIMES = np.array([0.0, 0.3, 2.0, 15.0])
 # (model, width, init scale): alignment from a small init, a large-init (near-kernel) cell, a
@@ -129,3 +133,36 @@ def test_a_registered_dynamics_is_reachable_by_name_and_names_are_unique():
             register(added)
     finally:
         del BACKENDS["frozen-test"]
+
+
+def small_spec(**changes) -> SweepSpec:
+    axes = (parse_range("width", "2:200:3"), parse_range("init_scale", "1e-2:10:3"))
+    return replace(SweepSpec(axes, {"target": 0.7}, "mup", seeds=3, seed=5, time=2.0), **changes)
+
+
+def test_a_sweep_of_the_simulated_network_matches_the_closed_form_sweep():
+    """The generic path (a dynamics' batch form, reduced over seeds with numpy) against the fused
+    closed-form kernel: the same labels and fractions, and the same medians to the simulator's
+    accuracy (1e-9; the excess loss at the time to 1e-9 of the initial excess loss, as it may sit
+    at rounding level)."""
+    flow, ref = sweep(small_spec()), sweep(small_spec(dynamics="reference"))
+    assert set(flow.data_vars) - set(ref.data_vars) == set(FLOW_ONLY)
+    for name in ("label", "label_at_time", "label_fraction", "dominant_u", "gamma", "gamma0", "zeta", "imbalance"):
+        np.testing.assert_array_equal(ref[name].values, flow[name].values, err_msg=name)
+    for name in ("ntk_ratio", "ntk_ratio_q25", "ntk_ratio_q75", "ntk_plain_ratio", "ntk_ratio_at_time", "margin"):
+        np.testing.assert_allclose(ref[name].values, flow[name].values, rtol=1e-9, err_msg=name)
+    np.testing.assert_allclose(ref["ntk_rel_change"].values, flow["ntk_rel_change"].values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ref["loss_excess_at_time"].values, flow["loss_excess_at_time"].values, atol=1e-9)
+    assert ref.attrs["dynamics"].startswith("reference: ") and flow.attrs["dynamics"].startswith("flow: ")
+
+
+def test_a_sweep_of_the_frozen_kernel_is_all_kernel():
+    ds = sweep(small_spec(dynamics="kernel"))
+    assert (ds["label"].values == 0).all() and (ds["label_at_time"].values == 0).all()
+    np.testing.assert_array_equal(ds["ntk_ratio"].values, 1.0)
+    assert (sweep(small_spec())["label"].values != 0).any()  # the real flow of this grid learns features
+
+
+def test_a_sweep_names_an_unknown_dynamics():
+    with pytest.raises(ValueError, match="dynamics must be one of 'flow', 'kernel', 'reference'.*'sgd'"):
+        small_spec(dynamics="sgd")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -50,6 +51,14 @@ def test_resume_refuses_a_different_specification(tmp_path):
         scaleout.run(_spec(), tmp_path / "a.zarr", log=lambda _: None)
     with pytest.raises(scaleout.ScaleOutError, match="--seeds"):
         scaleout.run(_spec(seeds=5), tmp_path / "a.zarr", resume=True, log=lambda _: None)
+
+
+def test_a_store_of_another_dynamics_equals_its_sweep_and_resume_names_the_dynamics(tmp_path):
+    spec = replace(_spec(), dynamics="kernel")
+    scaleout.run(spec, tmp_path / "k.zarr", block_cells=10, log=lambda _: None)
+    _assert_identical(tmp_path / "k.zarr", sweep(spec))
+    with pytest.raises(scaleout.ScaleOutError, match="the dynamics"):
+        scaleout.run(_spec(), tmp_path / "k.zarr", resume=True, log=lambda _: None)
 
 
 def test_local_cluster_with_two_workers_equals_embedded(tmp_path):

@@ -248,6 +248,7 @@ def test_the_stored_specification_says_what_was_run():
         "time": 0.5,
         "kernel_threshold": 0.05,
         "zeta_threshold": 0.9,
+        "dynamics": "flow",
         "axes": [
             {"name": "width", "start": 2.0, "stop": 2000.0, "n": 4, "spacing": "log"},
             {"name": "target", "start": -1.0, "stop": 1.0, "n": 3, "spacing": "linear"},
