@@ -20,8 +20,8 @@ def kernel_baseline_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d
     """F_kernel for a batch of cells: array of shape S + (T,) (arguments as in ``solve_batch``)."""
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
-    kernels.announce_compiling("phasefl.kernel_baseline", kernels.baselines)
-    return kernels.baselines(inputs, times).reshape(shape + (times.size,))
+    with kernels.compile_notice("phasefl.kernel_baseline"):
+        return kernels.baselines(inputs, times).reshape(shape + (times.size,))
 
 
 def baseline_distance_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> np.ndarray:
@@ -32,8 +32,8 @@ def baseline_distance_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw,
     (see ``phasefl.kernels.baseline_distance``); 0 when F0 = m (nothing to learn).
     """
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
-    kernels.announce_compiling("the kernel-baseline distance", kernels.baseline_distance)
-    return kernels.baseline_distance(inputs).reshape(shape)
+    with kernels.compile_notice("the kernel-baseline distance"):
+        return kernels.baseline_distance(inputs).reshape(shape)
 
 
 def initial_ntk(output_scale, lr_u, lr_w, uu, ww):

@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from .asymptotics import EXPONENT_NAMES, PARAMETRIZATION_TITLES
 from .cli import DEFAULT_FORMATS, Progress, UsageError, parse_axes, run_main, write_outputs
 from .diagram_options import PROG, build_parser, check_request, default_out, sweep_spec
+from .kernels import compile_notice
 from .regimes import LABELS
 
 
@@ -63,10 +65,6 @@ def _finite_width(args):
             "--out NAME.zarr"
         )
     if args.scheduler == "embedded":
-        from . import kernels
-
-        if not args.quiet and not kernels.cache_is_warm():
-            print("phasefl: compiling the kernels (once after an install or update, about 30 s)", file=sys.stderr)
         block_cells = args.chunk_cells or default_block_cells(spec)
         with Progress(len(blocks(spec.shape, chunk_shape(spec.shape, block_cells))), args.quiet) as bar:
             ds = sweep(spec, progress=bar.update, block_cells=block_cells)
@@ -163,12 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.axis is None:
             args.axis = "c_w,alpha" if args.asymptotic else "width,init_scale"
         check_request(args)
-        if args.out and args.out.endswith(".zarr"):
-            summary, paths = _to_store(args)
-        else:
-            ds, fig, summary = _asymptotic(args) if args.asymptotic else _finite_width(args)
-            out = Path(args.out) if args.out else default_out(args)
-            paths = write_outputs(ds, fig, out, args.format or DEFAULT_FORMATS)
+        with nullcontext() if args.quiet else compile_notice("the diagram"):
+            if args.out and args.out.endswith(".zarr"):
+                summary, paths = _to_store(args)
+            else:
+                ds, fig, summary = _asymptotic(args) if args.asymptotic else _finite_width(args)
+                out = Path(args.out) if args.out else default_out(args)
+                paths = write_outputs(ds, fig, out, args.format or DEFAULT_FORMATS)
         if not args.quiet:
             print("\n".join(summary))
             print(f"wrote {', '.join(str(p) for p in paths)}  ({time.perf_counter() - started:.2f} s)")

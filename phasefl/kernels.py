@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
+from numba.core import event
 
 from ._generated.closed_form import (  # noqa: F401  (re-exported: the loops' tables and helpers)
     BLOCK_OUTPUTS,
@@ -132,53 +133,40 @@ def exponent_grid(exps: np.ndarray) -> np.ndarray:
     return out
 
 
-# The numba dispatcher behind each public function of this module: what ``cache_is_warm`` and
-# ``announce_compiling`` look at when given the function (a benchmark may also call one directly,
-# with its output array allocated once).
-DISPATCHERS: dict[Callable, Any] = {
-    trajectories: fill_trajectories,
-    slopes: fill_slopes,
-    finals: fill_finals,
-    ntk_plain_finals: fill_ntk_plain_finals,
-    orders: fill_orders,
-    baselines: fill_baselines,
-    baseline_distance: fill_baseline_distance,
-    sweep_block: fill_sweep_block,
-    exponent_grid: fill_exponent_grid,
-}
+class _CompileNotice(event.Listener):
+    """Listens to numba's "numba:compile" event (numba's documented event API), which a dispatcher
+    broadcasts when it compiles: a load from numba's on-disk cache broadcasts nothing. Inside a
+    ``compile_notice`` block, the first one prints the notice, once per name and process."""
+
+    def __init__(self) -> None:
+        self.what: str | None = None
+        self.said: set[str] = set()
+
+    def on_start(self, ev) -> None:
+        if self.what is not None and self.what not in self.said:
+            self.said.add(self.what)
+            print(
+                f"phasefl: compiling the numba kernels of {self.what} (once after an install or update, up to a"
+                " minute; later runs load them from numba's cache)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def on_end(self, ev) -> None:
+        pass
 
 
-def cache_is_warm(*functions) -> bool:
-    """Whether the numba kernels of the given public functions of this module (default:
-    ``sweep_block``, a diagram sweep's) run without compiling: each is compiled in this process
-    already, or numba's on-disk cache holds it, fresh (an index written for this file as it is
-    now). False means the first call compiles them (about 30 s for a sweep's, once after an
-    install or ``make generate``). This reads numba's private cache attributes; where they have
-    changed (or the index cannot be read) it says True, and so nothing gets announced."""
-    dispatchers: list[Any] = [DISPATCHERS[function] for function in functions] if functions else [fill_sweep_block]
+NOTICE = _CompileNotice()
+event.register("numba:compile", NOTICE)
+
+
+@contextmanager
+def compile_notice(what: str) -> Iterator[None]:
+    """Inside the block, numba compiling a kernel (not loading it from its cache) prints one line on
+    stderr that names ``what`` (once per name and process; nested blocks: the outermost name)."""
+    outer = NOTICE.what
+    NOTICE.what = outer or what
     try:
-        return all(kernel.signatures or kernel._cache._cache_file._load_index() for kernel in dispatchers)
-    except Exception:  # numba's private cache layout changed: assume warm, say nothing
-        return True
-
-
-#: Names of the kernels ``announce_compiling`` has looked at in this process.
-announced: set[str] = set()
-
-
-def announce_compiling(what: str, *functions) -> None:
-    """Say once on stderr that numba is compiling ``what``, before the first call of public
-    functions of this module (``functions``) whose kernels are neither compiled in this process
-    nor in numba's on-disk cache. Each kernel is looked at once per process: later calls cost a
-    set lookup."""
-    new = [function for function in functions if DISPATCHERS[function].__name__ not in announced]
-    if not new:
-        return
-    announced.update(DISPATCHERS[function].__name__ for function in new)
-    if not cache_is_warm(*new):
-        print(
-            f"phasefl: compiling the numba kernels of {what} (once after an install or update, up to a"
-            " minute; later runs load them from numba's cache)",
-            file=sys.stderr,
-            flush=True,
-        )
+        yield
+    finally:
+        NOTICE.what = outer

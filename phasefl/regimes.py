@@ -77,8 +77,8 @@ def classify_batch(
 ) -> Classification:  # fmt: skip
     """Classify a batch of cells (arguments broadcast as in ``solve_batch``); labels are codes."""
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
-    kernels.announce_compiling("phasefl.classify", kernels.orders)
-    par = dict(zip(ORDER_PARAMETERS, kernels.orders(inputs).reshape((len(ORDER_PARAMETERS),) + shape)))
+    with kernels.compile_notice("phasefl.classify"):
+        par = dict(zip(ORDER_PARAMETERS, kernels.orders(inputs).reshape((len(ORDER_PARAMETERS),) + shape)))
     codes = label_codes(par["ntk_rel_change"], par["zeta"], kernel_threshold, zeta_threshold)
     return Classification(
         label=codes,

@@ -63,9 +63,10 @@ def solve_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) 
     """
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
-    kernels.announce_compiling("phasefl.solve", kernels.trajectories, kernels.finals)
-    traj = kernels.trajectories(inputs, times).reshape((len(OBSERVABLES),) + shape + (times.size,))
-    return Trajectory(times=times, **dict(zip(OBSERVABLES, traj)), final=final_batch_from_inputs(inputs, shape))
+    with kernels.compile_notice("phasefl.solve"):
+        traj = kernels.trajectories(inputs, times).reshape((len(OBSERVABLES),) + shape + (times.size,))
+        final = final_batch_from_inputs(inputs, shape)
+    return Trajectory(times=times, **dict(zip(OBSERVABLES, traj)), final=final)
 
 
 def slope_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) -> np.ndarray:
@@ -74,8 +75,8 @@ def slope_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) 
     ``solve_batch``: the weights' norms, cosine and rotations (two atan2 per time) are skipped."""
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
-    kernels.announce_compiling("phasefl.slope_batch", kernels.slopes)
-    return kernels.slopes(inputs, times).reshape(shape + (times.size,))
+    with kernels.compile_notice("phasefl.slope_batch"):
+        return kernels.slopes(inputs, times).reshape(shape + (times.size,))
 
 
 def final_batch_from_inputs(inputs: np.ndarray, shape: tuple[int, ...]) -> State:
@@ -85,8 +86,8 @@ def final_batch_from_inputs(inputs: np.ndarray, shape: tuple[int, ...]) -> State
 
 def final_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> State:
     """Exact observables at t = infinity for a batch of cells (fields of the broadcast shape)."""
-    kernels.announce_compiling("phasefl.final_batch", kernels.finals)
-    return final_batch_from_inputs(*cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2))
+    with kernels.compile_notice("phasefl.final_batch"):
+        return final_batch_from_inputs(*cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2))
 
 
 def model_cell(model: Model, g: Gram) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any]:

@@ -50,7 +50,7 @@ def test_the_three_backends_are_registered_with_descriptions():
     assert all(b.description and b.name == name for name, b in BACKENDS.items())
 
 
-@pytest.mark.parametrize("name", ["flow", "kernel", "reference"])
+@pytest.mark.parametrize("name", list(BACKENDS))
 @pytest.mark.parametrize("case", range(len(CASES)))
 def test_batch_of_gram_numbers_equals_the_network_from_its_weights(name, case):
     """The batch form sees only the Gram numbers; from them it must give the trajectory of the
