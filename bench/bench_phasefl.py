@@ -18,7 +18,7 @@ import pytest
 import phasefl
 from phasefl import kernels
 from phasefl.regimes import KERNEL_THRESHOLD, ZETA_THRESHOLD
-from phasefl.solve import cell_inputs
+from phasefl.solve import CELL_ARGS, cell_inputs
 from phasefl.sweep import SweepSpec, cell_parameters, parse_range, sample_cells, sweep
 
 TIMES = np.geomspace(1e-2, 1e3, 16)
@@ -65,7 +65,7 @@ def bench_kernel_width(bench, benchmark, tiny, name, width):
     benchmark.group = f"{name} vs width"
     n = 1_000 if tiny else 100_000
     x = inputs(n, seed=7, width=width)
-    scales = x[5] ** 0.5 / width**0.5
+    scales = x[CELL_ARGS.index("uu")] ** 0.5 / width**0.5  # per-entry std sqrt(|u0|^2 / d)
     if name == "sample_gram":
         g = bench(lambda: phasefl.sample_gram(np.full(n, width), scales, scales, seed=3), n)
         assert np.all(g.uu > 0)

@@ -123,7 +123,7 @@ def _residual(t, c, a, y0):
     ulps of max(|F0|, |m|)). usable: the loss neither underflowed nor overflowed (else the
     subtraction is returned) and K is not 0."""
     obs = observables_at(t, c)
-    f, k, loss = obs[0], obs[1], obs[8]
+    f, k, loss = obs[_O_F], obs[_O_K], obs[_O_LOSS]
     if loss == math.inf:
         return f - c[_M], f, k, k > 0.0 and f != c[_M]
     return math.copysign(math.sqrt(2.0 * loss / a), y0), f, k, loss >= _LOSS_MIN and k > 0.0
@@ -375,7 +375,7 @@ _R_DOMINANT_U = BLOCK_OUTPUTS.index("dominant_u")
 _R_LABEL = BLOCK_OUTPUTS.index("label")
 _R_LABEL_T = BLOCK_OUTPUTS.index("label_at_time")
 _P_ZETA, _P_RK, _P_DOMINANT_W = (ORDER_PARAMETERS.index(name) for name in ("zeta", "ntk_rel_change", "dominant_w"))
-_O_K, _O_LOSS = OBSERVABLES.index("ntk"), OBSERVABLES.index("loss_excess")
+_O_F, _O_K, _O_LOSS = (OBSERVABLES.index(name) for name in ("F", "ntk", "loss_excess"))
 
 
 @numba.njit(cache=True)
