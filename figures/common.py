@@ -168,3 +168,19 @@ def run_sweep(axes: dict[str, str], fixed: dict[str, float], param: str, seeds: 
     ds = sweep(spec)
     ds.attrs["command"] = "figures/" + Path(sys.argv[0]).name
     return pack_sweep(ds, typical_boundaries(spec))
+
+
+def sweep_figure(doc: str, argv, data: str, caption: str, name: str) -> int:
+    """The whole script of a phase-diagram figure: read the packed sweep ``<data>/DATA``, draw it with
+    ``phasefl.plot.plot_diagram`` under ``caption`` and save it as NAME.FORMAT."""
+    import xarray as xr
+    from phasefl.plot import plot_diagram
+
+    args = arguments(doc.splitlines()[0], argv, plot=True)
+    setup_style()
+    with xr.open_dataset(args.data / data, engine="scipy") as packed:
+        ds, boundaries = unpack_sweep(packed.load())
+    fig = plot_diagram(ds, boundaries)
+    restyle(fig, caption)
+    save_figure(fig, name, args.out)
+    return 0

@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import sys
 
-import xarray as xr
-from phasefl.plot import plot_diagram
+from common import sweep_figure
 
-from common import arguments, restyle, save_figure, setup_style, unpack_sweep
+CAPTION = (
+    r"Width × init scale, NTK parametrization ($\kappa = d^{-1/2}$, $\eta_u = \eta_w = 1$, $m = 1$): "
+    "small init → feature learning by alignment;\n"
+    "large init at small width → disalignment (NTK shrinks); large init at large width → kernel"
+)
 
 
 def main(argv=None) -> int:
-    args = arguments(__doc__.splitlines()[0], argv, plot=True)
-    setup_style()
-    with xr.open_dataset(args.data / "phase_width_init.nc", engine="scipy") as packed:
-        ds, boundaries = unpack_sweep(packed.load())
-    fig = plot_diagram(ds, boundaries)
-    restyle(
-        fig,
-        r"Width × init scale, NTK parametrization ($\kappa = d^{-1/2}$, $\eta_u = \eta_w = 1$, $m = 1$): "
-        "small init → feature learning by alignment;\n"
-        "large init at small width → disalignment (NTK shrinks); large init at large width → kernel",
-    )
-    save_figure(fig, "fig3_phase_width_init", args.out)
-    return 0
+    return sweep_figure(__doc__, argv, "phase_width_init.nc", CAPTION, "fig3_phase_width_init")
 
 
 if __name__ == "__main__":
