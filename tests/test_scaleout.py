@@ -61,6 +61,26 @@ def test_a_store_of_another_dynamics_equals_its_sweep_and_resume_names_the_dynam
         scaleout.run(_spec(), tmp_path / "k.zarr", resume=True, log=lambda _: None)
 
 
+def test_an_existing_cluster_computes_every_block_once_with_progress(tmp_path):
+    """--scheduler tcp://HOST:PORT, here an in-process cluster (threads: its workers run this
+    process's code, so a mutation tester's mutants reach them): the store equals the embedded sweep,
+    progress counts every cell once, and the client leaves the cluster running."""
+    from dask.distributed import Client, LocalCluster
+
+    spec = _spec(n=8, seeds=2)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=None)
+    with cluster:
+        counted = []
+        scaleout.run(spec, tmp_path / "t.zarr", scheduler=cluster.scheduler_address, block_cells=7,
+                     progress=counted.append, log=lambda _: None)  # fmt: skip
+        _assert_identical(tmp_path / "t.zarr", sweep(spec))
+        blocks = scaleout.blocks(spec.shape, scaleout.chunk_shape(spec.shape, 7))
+        assert sorted(counted) == sorted(int(np.prod([sl.stop - sl.start for sl in b])) for b in blocks)
+        assert sum(counted) == 64
+        with Client(cluster.scheduler_address) as client:  # still up, and holding no leftover task
+            assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+
+
 def test_local_cluster_with_two_workers_equals_embedded(tmp_path):
     spec = _spec()
     lines = []
