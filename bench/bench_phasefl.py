@@ -19,7 +19,7 @@ import phasefl
 from phasefl import kernels
 from phasefl.regimes import KERNEL_THRESHOLD, ZETA_THRESHOLD
 from phasefl.solve import CELL_ARGS, cell_inputs
-from phasefl.sweep import SweepSpec, cell_parameters, parse_range, sample_cells, sweep
+from phasefl.sweep import SweepSpec, cell_parameters, initializations, parse_range, sweep
 
 TIMES = np.geomspace(1e-2, 1e3, 16)
 KERNELS = {
@@ -92,8 +92,9 @@ def bench_sweep_block(bench, benchmark, tiny):
     """``kernels.sweep_block`` alone on the same draws: labels and medians over seeds in one pass."""
     benchmark.group = "fused sweep"
     spec = spec_of(tiny)
-    x = sample_cells(spec, cell_parameters(spec)).reshape(9, spec.seeds, -1)
-    hyper, gram = np.ascontiguousarray(x[:5, 0]), np.ascontiguousarray(x[5:])
+    cells = cell_parameters(spec)
+    hyper = np.stack([cells[k].ravel() for k in ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")])
+    gram = np.stack([v.reshape(spec.seeds, -1) for v in initializations(spec, cells)])
     out = bench(lambda: kernels.sweep_block(hyper, gram, KERNEL_THRESHOLD, ZETA_THRESHOLD), gram[0].size, per="draw")
     assert out.shape[1] == hyper.shape[1] and np.isfinite(out[0]).all()
 

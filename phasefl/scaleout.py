@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -318,7 +317,3 @@ def open_result(path: Path):
 
     ds = xr.open_zarr(str(path), consolidated=True, chunks=None, mask_and_scale=False)  # labels stay int8
     return with_label_names(ds)
-
-
-def remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -141,15 +141,6 @@ def initializations(spec: SweepSpec, cells: dict[str, np.ndarray] | None = None)
     return Gram(*(np.reshape(v, shape) for v in g))
 
 
-def sample_cells(spec: SweepSpec, cells: dict[str, np.ndarray]) -> np.ndarray:
-    """Kernel inputs (9, seeds * n_cells): each seed's i.i.d. Gaussian init of every cell."""
-    gram = initializations(spec, cells)
-    seeds = gram.uu.shape[0]
-    hyper = [np.broadcast_to(cells[k], gram.uu.shape) for k in ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")]
-    inputs, _ = cell_inputs(*(v.reshape(seeds, -1) for v in (*hyper, *gram)))
-    return inputs
-
-
 #: name -> (long_name, units) of the Dataset variables that the sweep adds to the order parameters
 #: (whose medians over seeds it reports, described as in ``phasefl.schema``).
 VARIABLES = {
