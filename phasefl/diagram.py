@@ -100,6 +100,8 @@ def _asymptotic(args):
     from .ranges import AXES
 
     names = parse_axes(args.axis, EXPONENT_NAMES)
+    if len(names) != 2:
+        raise UsageError(f"--asymptotic draws a plane: --axis needs two exponents (e.g. c_w,alpha), got {args.axis!r}")
     for name in AXES:
         if getattr(args, name) is not None:
             raise UsageError(f"--{name.replace('_', '-')} applies to finite-width diagrams, not --asymptotic")

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="one or two comma-separated axes. Finite width: "
         + ", ".join(AXES)
-        + ". With --asymptotic: "
+        + ". With --asymptotic: two of "
         + ", ".join(EXPONENT_NAMES)
         + " (default: width,init_scale; c_w,alpha)",
     )

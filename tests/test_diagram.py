@@ -135,7 +135,59 @@ def test_asymptotic_plane(tmp_path):
     # NTK point (alpha = 1/2, b_u = 0) is kernel; mean field (alpha = 1, b_u = 0) sits on gamma = 0
     assert int(ds["label"].sel(alpha=0.5, b_u=0.0)) == 0
     assert float(ds["gamma"].sel(alpha=1.0, b_u=0.0)) == pytest.approx(0.0, abs=1e-12)
+    assert ds.attrs["command"].startswith("python -m phasefl.diagram --asymptotic --axis alpha,b_u")
     ds.close()
+
+
+def test_the_asymptotic_summary_counts_the_plane_and_the_figure_has_its_title(tmp_path, capsys, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)  # write_outputs closes the figure it saved: keep it
+    argv = ["--asymptotic", "--axis", "alpha,c_w", "--alpha", "0:2:21", "--param", "ntk", "--out", str(tmp_path / "a")]
+    assert diagram.main(argv) == 0
+    printed = capsys.readouterr().out
+    with xr.open_dataset(tmp_path / "a" / "diagram.nc", engine="scipy") as ds:
+        labels = ds["label"].values
+    for k, name in enumerate(LABELS):
+        assert f"{name:<13}{int((labels == k).sum()):>8} grid points" in printed, printed
+    assert np.unique(labels).size > 1  # the counts differ between labels
+    (fig,) = figures
+    assert fig.get_suptitle().startswith("Width → ∞ phase plane ($b_u = 0$, $b_w = 0$, $c_u = 0$)")  # NTK's
+
+
+def test_a_store_run_counts_its_labels_chunk_by_chunk_and_reports_each_chunk(tmp_path, capsys, monkeypatch):
+    """The summary of a .zarr run is counted chunk by chunk from the store (here 3 widths per chunk
+    of 10 widths), the store records the command, and the progress sees every chunk once."""
+    import zarr
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, chunks, quiet):
+            seen.update(total=chunks, quiet=quiet, updates=[])
+
+        def __enter__(self):
+            return self
+
+        def update(self, cells):
+            seen["updates"].append(cells)
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(diagram, "Progress", Recorder)
+    store = tmp_path / "s.zarr"
+    argv = ["--axis", "width,init_scale", "--width", "1:1e4:10", "--init-scale", "1e-2:1e2:4", "--seeds", "2"]
+    assert diagram.main([*argv, "--chunk-cells", "12", "--out", str(store)]) == 0
+    printed = capsys.readouterr().out
+    labels = zarr.open_group(str(store), mode="r")["label"][:]
+    assert labels.shape == (10, 4)
+    for k, name in enumerate(LABELS):
+        assert f"{name:<13}{int((labels == k).sum()):>12} cells" in printed, printed
+    assert f"open with: xarray.open_zarr({str(store)!r})" in printed
+    assert zarr.open_group(str(store), mode="r").attrs["command"].endswith(f"--out {store}")
+    assert seen == {"total": 4, "quiet": False, "updates": [12, 12, 12, 4]}
 
 
 @pytest.mark.parametrize(
@@ -152,7 +204,7 @@ def test_asymptotic_plane(tmp_path):
         (["--axis", "width", "--seeds", "two"], "seeds"),
         (["--axis", "width", "--alpha", "1"], "needs --asymptotic"),
         (["--asymptotic", "--axis", "alpha,width"], "unknown axis"),
-        (["--asymptotic", "--axis", "alpha", "--alpha", "2:1:5"], "START < STOP"),
+        (["--asymptotic", "--axis", "alpha,c_w", "--alpha", "2:1:5"], "START < STOP"),
         (["--axis", "width", "--time", "-1"], "time"),
         (["--param", "sp"], "param"),
         (["--axis", "width", "--format", "jpg"], "'jpg'"),
@@ -186,7 +238,16 @@ def test_interrupt_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("matplotlib.figure.Figure.savefig", interrupted)
     assert diagram.main(["--axis", "width", "--width", "1:100:4", "--out", str(out), "--quiet"]) == 130
     assert list(out.iterdir()) == []
-    assert "nothing written" in capsys.readouterr().err
+    assert capsys.readouterr().err == "python -m phasefl.diagram: interrupted; nothing written\n"
+
+
+def test_the_default_output_folder_is_named_after_the_axes():
+    from argparse import Namespace
+
+    from phasefl.diagram_options import default_out
+
+    assert str(default_out(Namespace(axis="width, init_scale"))) == "diagram-width-init_scale"
+    assert str(default_out(Namespace(axis="target"))) == "diagram-target"
 
 
 def test_help_explains_every_axis(capsys):

@@ -69,11 +69,14 @@ BAD_VALUES = [
     (["--axis", "width", "--scheduler", "ssh://x"], ["--scheduler", "'ssh://x'"]),
     # finite-width options with --asymptotic, and the exponents' own values
     (["--asymptotic", "--width", "10"], ["--width", "--asymptotic"]),
+    (["--asymptotic", "--axis", "alpha"], ["--axis", "two exponents", "'alpha'"]),
+    (["--axis", "width", "--format", " , "], ["--format", "expects formats from png, pdf, svg, got ' , '"]),
+    (["--axis", "width", "--format", "png,gif"], ["unknown format 'gif'; choose comma-separated from png, pdf, svg"]),
     (["--asymptotic", "--seeds", "2"], ["--seeds", "--asymptotic"]),
-    (["--asymptotic", "--axis", "alpha", "--b-u", "x"], ["--b-u", "'x'"]),
-    (["--asymptotic", "--axis", "alpha", "--b-u", "inf"], ["--b-u", "finite", "got inf"]),
-    (["--asymptotic", "--axis", "alpha", "--alpha", "1:2:3:log"], ["--alpha", "linear", "'1:2:3:log'"]),
-    (["--asymptotic", "--axis", "alpha", "--alpha", "0:1:5000"], ["--alpha", "4096", "5000"]),
+    (["--asymptotic", "--axis", "alpha,c_w", "--b-u", "x"], ["--b-u", "'x'"]),
+    (["--asymptotic", "--axis", "alpha,c_w", "--b-u", "inf"], ["--b-u", "finite", "got inf"]),
+    (["--asymptotic", "--axis", "alpha,c_w", "--alpha", "1:2:3:log"], ["--alpha", "linear", "'1:2:3:log'"]),
+    (["--asymptotic", "--axis", "alpha,c_w", "--alpha", "0:1:5000"], ["--alpha", "4096", "5000"]),
 ]
 
 
