@@ -225,6 +225,8 @@ _HYPER = ("output_scale", "lr_u", "lr_w", "x_var", "xy_cov")  # the cell argumen
 #: Sweep outputs that only the closed-form flow has (another dynamics' sweep leaves them out): the
 #: learning time and the kernel-baseline distance, both read off the closed-form trajectory.
 FLOW_ONLY = ("t_half", "kernel_distance", "kernel_distance_q25", "kernel_distance_q75")
+#: Order parameters of the initialization and the hyperparameters alone: the same under every dynamics.
+AT_INIT = ("gamma", "gamma0", "zeta", "imbalance")
 
 
 def dynamics_block(
@@ -240,7 +242,7 @@ def dynamics_block(
     k0 = initial_ntk(args[0], args[1], args[2], draws["uu"], draws["ww"])
     ratio = traj.final.ntk / k0
     thresholds = (spec.kernel_threshold, spec.zeta_threshold)
-    samples = {name: init[name] for name in ORDER_PARAMETERS if name in MEDIANS and name not in FLOW_ONLY}
+    samples = {name: init[name] for name in AT_INIT}
     samples |= {
         "ntk_ratio": ratio,
         "ntk_rel_change": ratio - 1.0,
