@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import xarray as xr
@@ -186,21 +186,15 @@ def blocks(shape: tuple[int, ...], chunks: tuple[int, ...]) -> list[tuple[slice,
     ]
 
 
-def sub_spec(spec: SweepSpec, block: tuple[slice, ...]) -> SweepSpec:
-    """The same sweep restricted to one block of its grid."""
-    axes = tuple(Axis(a.name, a.values[sl], a.spacing) for a, sl in zip(spec.axes, block))
-    return replace(spec, axes=axes)
-
-
 def evaluate_block(spec: SweepSpec, block: tuple[slice, ...]) -> dict[str, np.ndarray]:
     """Every per-cell output of one block (reduced over seeds), as arrays of the block's shape.
 
     A cell's result depends only on its own hyperparameters and its width's draws, so any
     split of the grid into blocks gives the same numbers, bit for bit.
     """
-    sub = sub_spec(spec, block)
-    cells = cell_parameters(sub)
-    gram = initializations(sub, cells)
+    axes = tuple(Axis(a.name, a.values[sl], a.spacing) for a, sl in zip(spec.axes, block))
+    cells = _cells(spec, axes)  # the whole grid's checks (SweepSpec) hold for every block
+    gram = initializations(spec, cells)
     hyper = check_cell_arguments({k: cells[k].ravel() for k in _HYPER})
     draws = check_cell_arguments({k: v.reshape(spec.seeds, -1) for k, v in gram._asdict().items()})
     if spec.dynamics == "flow":  # the fused closed-form kernel
@@ -214,7 +208,7 @@ def evaluate_block(spec: SweepSpec, block: tuple[slice, ...]) -> dict[str, np.nd
         by_name = dict(zip(BLOCK_OUTPUTS, rows))
     else:
         by_name = dynamics_block(spec, hyper, draws)
-    by_name = {name: row.reshape(sub.shape) for name, row in by_name.items()}
+    by_name = {name: row.reshape(cells["width"].shape) for name, row in by_name.items()}
     by_name["label_fraction"] = np.stack([by_name[f"label_fraction_{k}"] for k in range(len(LABELS))])
     by_name.update({f"cell_{name}": cells[name] for name in CELL_VARIABLES})
     return {name: by_name[name].astype(dtype, copy=False) for name, (_, dtype) in data_variables(spec).items()}
