@@ -255,7 +255,6 @@ def dynamics_block(
     counts = [np.sum(label_codes(ratio - 1.0, init["zeta"], *thresholds) == k, axis=0) for k in range(len(LABELS))]
     out["label"] = np.argmax(counts, axis=0).astype(float)  # ties: the lowest code, as the kernel's
     out |= {f"label_fraction_{k}": count / spec.seeds for k, count in enumerate(counts)}
-    out["label_at_time"] = nan[0]
     if spec.time is not None:
         counts = [
             np.sum(label_codes(at_time - 1.0, init["zeta"], *thresholds) == k, axis=0) for k in range(len(LABELS))

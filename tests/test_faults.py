@@ -5,8 +5,10 @@ Every case must end in one line on stderr that names the bad value or the failin
 called in-process where that is faithful (fast), in a subprocess for signals and resource limits.
 """
 
+import hashlib
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -180,8 +182,23 @@ def test_resume_names_the_option_that_differs(tmp_path, capsys, change, option):
     assert diagram.main([*SMALL, "--out", str(store), "--quiet"]) == 0
     manifest = (store / scaleout.MANIFEST / "spec.json").read_text()
     line, _ = _one_line_error(capsys, diagram.main([*SMALL, *change, "--out", str(store), "--resume", "--quiet"]))
-    assert option in line and "store:" in line, line
+    # the one option, by its flag, with both values (--param alone, not the exponents that follow it)
+    assert re.search(rf"needs the same: {re.escape(option)} \(store: [^;]+, now: [^;]+\)$", line), line
     assert (store / scaleout.MANIFEST / "spec.json").read_text() == manifest
+
+
+def test_resume_of_a_store_from_before_a_setting_existed_names_it(tmp_path, capsys):
+    """A store written before SweepSpec had ``dynamics`` (its manifest lacks the key, and its fingerprint
+    differs) is not resumed as if it matched: the line names the setting."""
+    store = tmp_path / "a.zarr"
+    assert diagram.main([*SMALL, "--out", str(store), "--quiet"]) == 0
+    path = store / scaleout.MANIFEST / "spec.json"
+    manifest = json.loads(path.read_text())
+    del manifest["spec"]["dynamics"]
+    manifest["fingerprint"] = hashlib.sha256(json.dumps(manifest["spec"], sort_keys=True).encode()).hexdigest()
+    path.write_text(json.dumps(manifest))
+    line, _ = _one_line_error(capsys, diagram.main([*SMALL, "--out", str(store), "--resume", "--quiet"]))
+    assert line.endswith("needs the same: the dynamics (store: None, now: flow)"), line
 
 
 def test_resume_names_a_changed_range_and_chunking(tmp_path, capsys):
