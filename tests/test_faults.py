@@ -187,6 +187,17 @@ def test_resume_names_the_option_that_differs(tmp_path, capsys, change, option):
     assert (store / scaleout.MANIFEST / "spec.json").read_text() == manifest
 
 
+def test_resume_names_both_values_of_a_changed_fixed_value(tmp_path, capsys):
+    store = tmp_path / "a.zarr"
+    assert diagram.main([*SMALL, "--lr-ratio", "3", "--time", "1", "--out", str(store), "--quiet"]) == 0
+    argv = [*SMALL, "--lr-ratio", "2", "--time", "1", "--out", str(store), "--resume", "--quiet"]
+    line, _ = _one_line_error(capsys, diagram.main(argv))
+    assert line.endswith("needs the same: --lr-ratio (store: 3.0, now: 2.0)"), line
+    argv = [*SMALL, "--lr-ratio", "3", "--time", "2", "--out", str(store), "--resume", "--quiet"]
+    line, _ = _one_line_error(capsys, diagram.main(argv))
+    assert line.endswith("needs the same: --time (store: 1.0, now: 2.0)"), line
+
+
 def test_resume_of_a_store_from_before_a_setting_existed_names_it(tmp_path, capsys):
     """A store written before SweepSpec had ``dynamics`` (its manifest lacks the key, and its fingerprint
     differs) is not resumed as if it matched: the line names the setting."""
