@@ -254,7 +254,7 @@ def _utf8(strings: np.ndarray) -> np.ndarray:
         width = int(used[-1]) + 1
         return np.ascontiguousarray(points[..., :width].astype(np.uint8)).view(f"S{width}")[..., 0]
     if not strings.size:
-        return strings.astype(bytes)
+        return np.zeros(strings.shape, dtype="S1")  # xarray's width for no strings
     values, codes = np.unique(strings, return_inverse=True)
     return np.array([s.encode("utf-8") for s in values])[codes.reshape(strings.shape)]
 

@@ -73,9 +73,8 @@ def _finite_width(args):
         try:
             _run_store(args, spec, store, resume=False)
             ds = scaleout.open_result(store).load()
-            for variable in ds.variables.values():  # the store's encodings and fill values are not netCDF's
-                variable.encoding = {}
-                variable.attrs.pop("_FillValue", None)
+            for variable in ds.variables.values():  # the store's fill values are not netCDF's (its other
+                variable.attrs.pop("_FillValue", None)  # encodings, the netCDF writer drops itself)
         finally:
             shutil.rmtree(store.parent, ignore_errors=True)
     ds.attrs["command"] = _command(args)

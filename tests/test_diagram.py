@@ -64,6 +64,8 @@ def test_write_outputs_skips_only_the_distributed_import(tmp_path, monkeypatch):
         np.array(["kernel", "rescaling", "kernel"] * 2, dtype="U12").reshape(2, 3),  # narrower than the dtype
         np.array(["noyau", "alignement", "désalignement"] * 2).reshape(2, 3),  # not ASCII
         np.array(["kernel", "", "kernel"] * 2).T.reshape(3, 2).T,  # not contiguous, an empty string
+        np.array(["\x7f", "\x80", "a"] * 2).reshape(2, 3),  # the last ASCII code point and the first beyond
+        np.array([], dtype="U5").reshape(0, 3),  # no strings at all
     ],
 )
 def test_write_outputs_writes_strings_as_xarray_would(tmp_path, names):
@@ -73,7 +75,8 @@ def test_write_outputs_writes_strings_as_xarray_would(tmp_path, names):
 
     from phasefl.cli import write_outputs
 
-    ds = xr.Dataset({"name": (("x", "y"), names, {"long_name": "a regime"}), "z": (("x",), [1.0, 2.0])})
+    z = np.arange(names.shape[0], dtype=float)
+    ds = xr.Dataset({"name": (("x", "y"), names, {"long_name": "a regime"}), "z": (("x",), z)})
     ds.to_netcdf(tmp_path / "direct.nc", engine="scipy")
     paths = write_outputs(ds, plt.figure(), tmp_path / "w")
     assert paths[0].read_bytes() == (tmp_path / "direct.nc").read_bytes()
@@ -154,6 +157,41 @@ def test_the_asymptotic_summary_counts_the_plane_and_the_figure_has_its_title(tm
     assert np.unique(labels).size > 1  # the counts differ between labels
     (fig,) = figures
     assert fig.get_suptitle().startswith("Width → ∞ phase plane ($b_u = 0$, $b_w = 0$, $c_u = 0$)")  # NTK's
+
+
+def test_an_in_memory_run_reports_each_block_to_its_progress(tmp_path, monkeypatch):
+    seen = []
+
+    class Recorder:
+        def __init__(self, chunks, quiet):
+            seen.append((chunks, quiet))
+
+        def __enter__(self):
+            return self
+
+        def update(self, cells):
+            seen.append(cells)
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(diagram, "Progress", Recorder)
+    argv = ["--axis", "width,init_scale", "--width", "1:1e4:5", "--init-scale", "1e-2:1e2:4", "--seeds", "2"]
+    assert diagram.main([*argv, "--chunk-cells", "8", "--out", str(tmp_path / "d")]) == 0
+    assert seen == [(3, False), 8, 8, 4]  # 5 x 4 cells in blocks of 2 x 4, 2 x 4, 1 x 4
+
+
+def test_the_in_memory_limit_is_stated_and_inclusive(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(diagram, "MAX_IN_MEMORY_CELLS", 12)
+    argv = ["--axis", "width,init_scale", "--width", "1:1e4:3", "--init-scale", "1e-2:1e2:4", "--seeds", "1"]
+    assert diagram.main([*argv, "--quiet", "--out", str(tmp_path / "a")]) == 0  # 12 cells: at the limit
+    argv[argv.index("1:1e4:3")] = "1:1e4:4"
+    assert diagram.main([*argv, "--quiet", "--out", str(tmp_path / "b")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "python -m phasefl.diagram: error: a 4 x 4 grid (16 cells) is more than a diagram held in memory may have "
+        "(12 cells, about 1.2 GB of results): write it to a zarr store with --out NAME.zarr"
+    )
+    assert not (tmp_path / "b").exists()
 
 
 def test_a_store_run_counts_its_labels_chunk_by_chunk_and_reports_each_chunk(tmp_path, capsys, monkeypatch):

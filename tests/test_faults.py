@@ -71,6 +71,9 @@ BAD_VALUES = [
     (["--axis", "width", "--scheduler", "ssh://x"], ["--scheduler", "'ssh://x'"]),
     # finite-width options with --asymptotic, and the exponents' own values
     (["--asymptotic", "--width", "10"], ["--width", "--asymptotic"]),
+    (["--asymptotic", "--init-scale-u", "2"], ["--init-scale-u applies to finite-width diagrams, not --asymptotic"]),
+    (["--asymptotic", "--time", "2"], ["error: --seeds and --time apply to finite-width diagrams, not --asymptotic"]),
+    (["--axis", "width", "--chunk-cells", "0"], ["error: --chunk-cells must be >= 1, got 0"]),
     (["--asymptotic", "--axis", "alpha"], ["--axis", "two exponents", "'alpha'"]),
     (["--axis", "width", "--format", " , "], ["--format", "expects formats from png, pdf, svg, got ' , '"]),
     (["--axis", "width", "--format", "png,gif"], ["unknown format 'gif'; choose comma-separated from png, pdf, svg"]),
@@ -89,6 +92,11 @@ def test_bad_value_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv,
     for word in words:
         assert word in line, line
     assert not out.exists()
+
+
+def test_a_store_run_refuses_a_chunk_size_below_one(tmp_path, capsys):
+    line, _ = _one_line_error(capsys, diagram.main([*SMALL, "--chunk-cells", "0", "--out", str(tmp_path / "s.zarr")]))
+    assert line == "python -m phasefl.diagram: error: --chunk-cells must be >= 1, got 0"
 
 
 def test_a_range_that_starts_with_a_minus_sign_needs_no_equals_sign(tmp_path):
@@ -385,6 +393,26 @@ def test_a_dask_run_into_a_folder_equals_the_embedded_run(tmp_path):
             for name in ("label", "label_name", "ntk_ratio", "kernel_distance", "cell_lr_w"):
                 np.testing.assert_array_equal(d[name].values, e[name].values, err_msg=name)
             assert d["label"].dtype == np.int8
+
+
+def test_a_diagram_on_an_existing_cluster_equals_the_embedded_one_and_leaves_no_store(tmp_path):
+    """--scheduler tcp://HOST:PORT --out DIR, on an in-process cluster (threads: under a mutation
+    tester, the mutants reach its workers): every data variable and attribute of diagram.nc equal
+    the embedded run's (but the command), and the temporary store next to the output is gone."""
+    pytest.importorskip("dask.distributed")
+    import xarray as xr
+    from dask.distributed import LocalCluster
+
+    args = ["--axis", "width,init_scale", "--width", "1:1e4:6", "--init-scale", "1e-2:1e2:5", "--quiet"]
+    assert diagram.main([*args, "--out", str(tmp_path / "e")]) == 0
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=None)
+    with cluster:
+        assert diagram.main([*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "d")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "e"]
+    with xr.open_dataset(tmp_path / "e" / "diagram.nc", engine="scipy") as e:
+        with xr.open_dataset(tmp_path / "d" / "diagram.nc", engine="scipy") as d:
+            d.attrs.pop("command"), e.attrs.pop("command")
+            xr.testing.assert_identical(d.load(), e.load())  # values, attributes and encodings alike
 
 
 def test_resume_takes_the_chunking_from_the_store(tmp_path, capsys):
