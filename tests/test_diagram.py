@@ -181,6 +181,29 @@ def test_an_in_memory_run_reports_each_block_to_its_progress(tmp_path, monkeypat
     assert seen == [(3, False), 8, 8, 4]  # 5 x 4 cells in blocks of 2 x 4, 2 x 4, 1 x 4
 
 
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--axis", "init_scale", "--width", "50", "--target", "-0.5"], " · width d = 50 · target m = -0.5 · "),
+        (["--axis", "init_scale"], " · width d = 1000 · target m = 1 · "),
+        (["--axis", "width,target", "--target", "-1:1:3"], "parametrization · 2 seeds per cell"),
+    ],
+)
+def test_the_title_states_the_fixed_width_and_target(tmp_path, monkeypatch, argv, says):
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)  # write_outputs closes the figure it saved: keep it
+    ranges = {"init_scale": ["--init-scale", "1e-2:1e2:3"], "width": ["--width", "1:100:3"]}
+    axes = argv[1].split(",")
+    extra = [token for name in axes if name in ranges for token in ranges[name]]
+    assert diagram.main([*argv, *extra, "--seeds", "2", "--chunk-cells", "1", "--quiet", "--out", str(tmp_path)]) == 0
+    (fig,) = figures
+    title = fig.get_suptitle().splitlines()[0]
+    assert says in title, title
+    assert ("width d =" in title) == ("width" not in axes) and ("target m =" in title) == ("target" not in axes)
+
+
 def test_the_in_memory_limit_is_stated_and_inclusive(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(diagram, "MAX_IN_MEMORY_CELLS", 12)
     argv = ["--axis", "width,init_scale", "--width", "1:1e4:3", "--init-scale", "1e-2:1e2:4", "--seeds", "1"]
@@ -194,7 +217,10 @@ def test_the_in_memory_limit_is_stated_and_inclusive(tmp_path, capsys, monkeypat
     assert not (tmp_path / "b").exists()
 
 
-def test_a_store_run_counts_its_labels_chunk_by_chunk_and_reports_each_chunk(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("chunk_cells, updates", [(12, [12, 12, 12, 4]), (4, [4] * 10)])  # 3 rows, 1 row a chunk
+def test_a_store_run_counts_its_labels_chunk_by_chunk_and_reports_each_chunk(
+    tmp_path, capsys, monkeypatch, chunk_cells, updates
+):
     """The summary of a .zarr run is counted chunk by chunk from the store (here 3 widths per chunk
     of 10 widths), the store records the command, and the progress sees every chunk once."""
     import zarr
@@ -217,7 +243,7 @@ def test_a_store_run_counts_its_labels_chunk_by_chunk_and_reports_each_chunk(tmp
     monkeypatch.setattr(diagram, "Progress", Recorder)
     store = tmp_path / "s.zarr"
     argv = ["--axis", "width,init_scale", "--width", "1:1e4:10", "--init-scale", "1e-2:1e2:4", "--seeds", "2"]
-    assert diagram.main([*argv, "--chunk-cells", "12", "--out", str(store)]) == 0
+    assert diagram.main([*argv, "--chunk-cells", str(chunk_cells), "--out", str(store)]) == 0
     printed = capsys.readouterr().out
     labels = zarr.open_group(str(store), mode="r")["label"][:]
     assert labels.shape == (10, 4)
@@ -225,7 +251,7 @@ def test_a_store_run_counts_its_labels_chunk_by_chunk_and_reports_each_chunk(tmp
         assert f"{name:<13}{int((labels == k).sum()):>12} cells" in printed, printed
     assert f"open with: xarray.open_zarr({str(store)!r})" in printed
     assert zarr.open_group(str(store), mode="r").attrs["command"].endswith(f"--out {store}")
-    assert seen == {"total": 4, "quiet": False, "updates": [12, 12, 12, 4]}
+    assert seen == {"total": len(updates), "quiet": False, "updates": updates}
 
 
 @pytest.mark.parametrize(
