@@ -1,5 +1,6 @@
 """The command line: outputs, progress, errors (exit 2, one line, nothing written)."""
 
+import re
 import subprocess
 import sys
 
@@ -202,6 +203,15 @@ def test_the_title_states_the_fixed_width_and_target(tmp_path, monkeypatch, argv
     title = fig.get_suptitle().splitlines()[0]
     assert says in title, title
     assert ("width d =" in title) == ("width" not in axes) and ("target m =" in title) == ("target" not in axes)
+
+
+def test_a_quiet_store_run_prints_nothing_and_a_talkative_one_says_what_it_computed(tmp_path, capsys):
+    argv = ["--axis", "width", "--width", "1:100:5", "--seeds", "2", "--chunk-cells", "2"]
+    assert diagram.main([*argv, "--quiet", "--out", str(tmp_path / "q.zarr")]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert diagram.main([*argv, "--out", str(tmp_path / "t.zarr")]) == 0
+    last = [line for line in re.split(r"[\r\n]", capsys.readouterr().err) if line.strip()][-1]  # after any bar
+    assert re.fullmatch(r"computed 3 chunks in \d+\.\d\d s", last), last
 
 
 def test_the_in_memory_limit_is_stated_and_inclusive(tmp_path, capsys, monkeypatch):
