@@ -214,6 +214,49 @@ def test_a_quiet_store_run_prints_nothing_and_a_talkative_one_says_what_it_compu
     assert re.fullmatch(r"computed 3 chunks in \d+\.\d\d s", last), last
 
 
+def test_a_run_without_axis_options_is_the_default_plane_with_boundaries_and_says_what_it_wrote(
+    tmp_path, capsys, monkeypatch
+):
+    """No --axis: width x init_scale. The 2-D figure carries the typical-init boundary, the title says
+    "1 seed" (singular) and the formulas in mathtext; stdout lists the counts, then the files written.
+    Called without argv, the command recorded is sys.argv's."""
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    out = tmp_path / "d"
+    argv = ["--width", "1:100:3", "--init-scale", "1e-2:1e2:3", "--seeds", "1", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["phasefl-diagram", *argv])
+    assert diagram.main() == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in printed[:4]] == list(LABELS)
+    assert re.fullmatch(rf"wrote {out / 'diagram.nc'}, {out / 'diagram.png'}  \(\d+\.\d\d s\)", printed[4])
+    assert len(printed) == 5
+    with xr.open_dataset(out / "diagram.nc", engine="scipy") as ds:
+        assert ds["label"].dims == ("width", "init_scale")
+        assert ds.attrs["command"] == "python -m phasefl.diagram " + " ".join(argv)
+    (fig,) = figures
+    title = fig.get_suptitle().splitlines()
+    assert title[0].endswith(" · 1 seed per cell") and "$" in title[1]
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    legend_texts = [t.get_text() for legend in legends for t in legend.get_texts()]
+    assert any(text.startswith("analytic |K∞/K₀ − 1| = 0.05") for text in legend_texts), legend_texts
+
+
+def test_a_one_axis_diagram_has_no_boundary_line(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    argv = ["--axis", "init_scale", "--init-scale", "1e-2:1e2:5", "--seeds", "3", "--quiet", "--out", str(tmp_path)]
+    assert diagram.main(argv) == 0
+    (fig,) = figures
+    assert fig.get_suptitle().splitlines()[0].endswith(" · 3 seeds per cell")
+    texts = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    texts += [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert not any("analytic" in text for text in texts), texts
+
+
 def test_the_in_memory_limit_is_stated_and_inclusive(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(diagram, "MAX_IN_MEMORY_CELLS", 12)
     argv = ["--axis", "width,init_scale", "--width", "1:1e4:3", "--init-scale", "1e-2:1e2:4", "--seeds", "1"]
