@@ -236,30 +236,28 @@ def dynamics_block(
     k0 = initial_ntk(args[0], args[1], args[2], draws["uu"], draws["ww"])
     ratio = traj.final.ntk / k0
     thresholds = (spec.kernel_threshold, spec.zeta_threshold)
+
+    def label_counts(rel_change: np.ndarray) -> list[np.ndarray]:  # seeds with each label code, per cell
+        codes = label_codes(rel_change, init["zeta"], *thresholds)
+        return [np.sum(codes == k, axis=0) for k in range(len(LABELS))]
+
     samples = {name: init[name] for name in AT_INIT}
     samples |= {
         "ntk_ratio": ratio,
         "ntk_rel_change": ratio - 1.0,
         "margin": margin(ratio - 1.0, init["zeta"], *thresholds),
+        "ntk_plain_ratio": traj.final.ntk_plain / (args[0] ** 2 * (draws["uu"] + draws["ww"])),
     }
-    samples["ntk_plain_ratio"] = traj.final.ntk_plain / (args[0] ** 2 * (draws["uu"] + draws["ww"]))
-    nan = np.full(ratio.shape, np.nan)
-    at_time = traj.ntk[..., 0] / k0 if spec.time is not None else nan
-    samples |= {
-        "ntk_ratio_at_time": at_time,
-        "loss_excess_at_time": traj.loss_excess[..., 0] if spec.time is not None else nan,
-    }
+    if spec.time is not None:
+        samples |= {"ntk_ratio_at_time": traj.ntk[..., 0] / k0, "loss_excess_at_time": traj.loss_excess[..., 0]}
     out = {name: np.median(value, axis=0) for name, value in samples.items()}
     out |= {f"ntk_ratio_{q}": np.quantile(ratio, p, axis=0) for q, p in (("q25", 0.25), ("q75", 0.75))}
     out["dominant_u"] = np.mean(init["dominant_w"] == 0.0, axis=0)
-    counts = [np.sum(label_codes(ratio - 1.0, init["zeta"], *thresholds) == k, axis=0) for k in range(len(LABELS))]
+    counts = label_counts(ratio - 1.0)
     out["label"] = np.argmax(counts, axis=0).astype(float)  # ties: the lowest code, as the kernel's
     out |= {f"label_fraction_{k}": count / spec.seeds for k, count in enumerate(counts)}
     if spec.time is not None:
-        counts = [
-            np.sum(label_codes(at_time - 1.0, init["zeta"], *thresholds) == k, axis=0) for k in range(len(LABELS))
-        ]
-        out["label_at_time"] = np.argmax(counts, axis=0).astype(float)
+        out["label_at_time"] = np.argmax(label_counts(samples["ntk_ratio_at_time"] - 1.0), axis=0).astype(float)
     return out
 
 
