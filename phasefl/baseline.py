@@ -11,7 +11,7 @@ import numpy as np
 from . import kernels
 from .gram import gram
 from .params import check_times
-from .results import State, Trajectory
+from .results import State, Trajectory, one_network
 from .schema import OBSERVABLES
 from .solve import cell_inputs, model_cell
 
@@ -52,9 +52,7 @@ def kernel_baseline(model, u0, w0, times) -> Trajectory:
     the cosine between the layers and the rotations are those of the moved weights, from the Gram
     numbers (rotations as atan2 of the perpendicular and parallel parts). ``final`` is t = infinity.
     """
-    traj = kernel_baseline_trajectories(*model_cell(model, gram(u0, w0)), check_times(times))
-    final = State(**{name: float(getattr(traj.final, name)) for name in OBSERVABLES})
-    return Trajectory(times=traj.times, **{name: getattr(traj, name) for name in OBSERVABLES}, final=final)
+    return one_network(kernel_baseline_trajectories(*model_cell(model, gram(u0, w0)), check_times(times)))
 
 
 def kernel_baseline_trajectories(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) -> Trajectory:

@@ -11,7 +11,7 @@ from typing import Any
 
 from .schema import OBSERVABLES
 
-__all__ = ["OBSERVABLES", "State", "Trajectory"]
+__all__ = ["OBSERVABLES", "State", "Trajectory", "one_network"]
 
 
 class _Record:
@@ -88,3 +88,10 @@ class Trajectory(_Record):
         if self.final is not None:
             lines.append("  " + f"{'inf':>11}" + "".join(f"{getattr(self.final, k):>13.6g}" for k in OBSERVABLES))
         return "\n".join(lines)
+
+
+def one_network(traj: Trajectory) -> Trajectory:
+    """A batch trajectory of one cell (fields of shape (T,), ``final`` fields of shape ()) as one
+    network's: the same arrays, with ``final`` as floats."""
+    final = State(**{name: float(getattr(traj.final, name)) for name in OBSERVABLES})
+    return Trajectory(times=traj.times, **{name: getattr(traj, name) for name in OBSERVABLES}, final=final)

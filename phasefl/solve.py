@@ -14,7 +14,7 @@ import numpy as np
 from . import kernels
 from .gram import Gram, gram
 from .params import Model, check_times
-from .results import State, Trajectory
+from .results import State, Trajectory, one_network
 from .schema import INPUTS, OBSERVABLES
 
 #: The cell arguments, in the order of the rows of the kernels' (9, n) input.
@@ -128,6 +128,4 @@ def solve(model: Model, u0, w0, times, dynamics: str = "flow", **options) -> Tra
 def flow_trajectory(model: Model, u0, w0, times) -> Trajectory:
     """The exact gradient-flow trajectory of one network (spec D): ``solve``'s default dynamics."""
     cell = model_cell(model, gram(u0, w0))
-    traj = solve_batch(*cell, times)
-    final = State(**{name: float(getattr(traj.final, name)) for name in OBSERVABLES})
-    return Trajectory(times=traj.times, **{name: getattr(traj, name) for name in OBSERVABLES}, final=final)
+    return one_network(solve_batch(*cell, times))
