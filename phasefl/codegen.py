@@ -37,6 +37,9 @@ class _Printer(PythonCodePrinter):
     def _print_AddRootProduct(self, expr):  # noqa: N802
         return f"_add_root_product({', '.join(self._print(a) for a in expr.args)})"
 
+    def _print_UnitProduct(self, expr):  # noqa: N802
+        return f"_unit_product({', '.join(self._print(a) for a in expr.args)})"
+
     def _print_ExpDecay(self, expr):  # noqa: N802
         return f"_exp_decay({', '.join(self._print(a) for a in expr.args)})"
 
@@ -106,6 +109,15 @@ def _exp_decay(z, shift, scale, inv_scale):
         return es, 1.0 - es * scale
     om = -math.expm1(-z)
     return (1.0 - om) * inv_scale, om
+
+
+{JIT}
+def _unit_product(es, xs, x, unit):
+    """es x unit, given xs = x unit: es xs, or (es x) unit where xs is below the normal range (then
+    |x| < 2.3e-4 and unit >= e^-700, so es x <= x/unit cannot overflow)."""
+    if abs(xs) >= 2.2250738585072014e-308 or x == 0.0:
+        return es * xs
+    return (es * x) * unit
 
 
 {JIT}

@@ -18,12 +18,14 @@ from numba.core import event
 
 from ._generated.closed_form import (  # noqa: F401  (re-exported: the loops' tables and helpers)
     BLOCK_OUTPUTS,
+    CONSTANTS,
     MEDIANS,
     N_EXPONENTS,
     N_MEDIANS,
     N_OBS,
     N_ORDER,
     QUARTILES,
+    cell_constants,
     column_constants,
     fill_baseline_distance,
     fill_baselines,
@@ -31,6 +33,7 @@ from ._generated.closed_form import (  # noqa: F401  (re-exported: the loops' ta
     fill_finals,
     fill_ntk_plain_finals,
     fill_orders,
+    fill_representable,
     fill_slopes,
     fill_sweep_block,
     fill_trajectories,
@@ -68,6 +71,13 @@ def slopes(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:
     out = _empty((inputs.shape[1], times.shape[0]))
     fill_slopes(np.ascontiguousarray(inputs, dtype=np.float64), np.ascontiguousarray(times, dtype=np.float64), out)
     return out
+
+
+def representable(inputs: np.ndarray) -> np.ndarray:
+    """Whether float64 holds each of n cells' solution (the cell constant ``representable``): bool (n,)."""
+    out = np.empty(inputs.shape[1])
+    fill_representable(np.ascontiguousarray(inputs, dtype=np.float64), out)
+    return out == 1.0
 
 
 def finals(inputs: np.ndarray) -> np.ndarray:

@@ -39,8 +39,8 @@ N_OBS = len(OBSERVABLES)
 N_ORDER = len(ORDER_PARAMETERS)
 N_EXPONENTS = len(EXPONENTS)
 # positions of the cell constants that the hand-written loops read (compile-time constants)
-_X_VAR, _M, _G, _KC, _F0, _K0, _KINF_FWD, _KIND = (
-    CONSTANTS.index(name) for name in ("x_var", "m", "g", "Kc", "F0", "K0", "Kinf_fwd", "kind")
+_X_VAR, _M, _G, _KC, _F0, _K0, _KINF_FWD, _KIND, _REPRESENTABLE = (
+    CONSTANTS.index(name) for name in ("x_var", "m", "g", "Kc", "F0", "K0", "Kinf_fwd", "kind", "representable")
 )
 
 
@@ -100,6 +100,12 @@ def fill_orders(inputs, out):
 def touch_pages(flat):
     for page in numba.prange((flat.size + 511) // 512):  # 512 float64 = one 4 KiB page
         flat[page * 512] = 0.0
+
+
+@numba.njit(parallel=True, cache=True)
+def fill_representable(inputs, out):
+    for i in numba.prange(inputs.shape[1]):
+        out[i] = column_constants(inputs, i)[_REPRESENTABLE]
 
 
 @numba.njit(parallel=True, cache=True)

@@ -53,17 +53,50 @@ def cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> tupl
     return stacked, shape
 
 
+#: What ``require_representable`` says of a cell the kernels cannot evaluate in float64.
+DOMAIN = (
+    "the exact solution passes through numbers beyond float64's range; solve_batch covers cells whose NTK "
+    "values K0, K_inf and rate a K_inf are below 1e308 and, unless u0 and w0 are (nearly) parallel with "
+    "m F0 > 0, whose g|F0|/Kc and g|m|/Kc are below 1e308"
+)
+
+
+def require_representable(inputs: np.ndarray) -> None:
+    """ValueError naming the first cell whose solution float64 cannot hold (see ``DOMAIN``) and the
+    quantity that leaves its range."""
+    bad = ~kernels.representable(inputs)
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad)[0])
+    c = dict(zip(kernels.CONSTANTS, kernels.cell_constants(*inputs[:, i])))
+    with np.errstate(all="ignore"):
+        logs = {
+            "K0": np.log10(c["K0"]),
+            "K_inf": np.log10(c["Kinf_fwd"]),
+            "a K_inf": np.log10(c["lam"]),
+            "g|F0|/Kc": np.log10(c["g"]) + np.log10(abs(c["F0"])) - np.log10(c["Kc"]),
+            "g|m|/Kc": np.log10(c["g"]) + np.log10(abs(c["m"])) - np.log10(c["Kc"]),
+        }
+    name, log = max(logs.items(), key=lambda kv: np.inf if np.isnan(kv[1]) else kv[1])
+    cell = ", ".join(f"{k} = {float(inputs[j, i])!r}" for j, k in enumerate(CELL_ARGS))
+    size = f"{name} ~ 1e{log:.0f}" if np.isfinite(log) else f"{name} overflows"
+    raise ValueError(f"cell {i} ({cell}): {size}: {DOMAIN}")
+
+
 def solve_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) -> Trajectory:
     """Exact observables of a batch of cells at ``times`` and at t = infinity.
 
     Arguments other than ``times`` broadcast to a common cell shape S; ``times`` is 1-D of
     length T. Returns a ``Trajectory`` whose fields have shape S + (T,) and whose ``final``
     fields have shape S. Evaluates the product form of spec D.3 (see
-    ``phasefl.symbolic.solution``) with the generated numba kernels.
+    ``phasefl.symbolic.solution``) with the generated numba kernels. A cell outside float64's
+    range (see ``DOMAIN``) raises ValueError naming it; an observable whose own value overflows
+    (the excess loss of a target of 1e200) is inf.
     """
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
     with kernels.compile_notice("phasefl.solve"):
+        require_representable(inputs)
         traj = kernels.trajectories(inputs, times).reshape((len(OBSERVABLES),) + shape + (times.size,))
         final = final_batch_from_inputs(inputs, shape)
     return Trajectory(times=times, **dict(zip(OBSERVABLES, traj)), final=final)
@@ -76,6 +109,7 @@ def slope_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times) 
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     times = check_times(times)
     with kernels.compile_notice("phasefl.slope_batch"):
+        require_representable(inputs)
         return kernels.slopes(inputs, times).reshape(shape + (times.size,))
 
 
@@ -86,8 +120,10 @@ def final_batch_from_inputs(inputs: np.ndarray, shape: tuple[int, ...]) -> State
 
 def final_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> State:
     """Exact observables at t = infinity for a batch of cells (fields of the broadcast shape)."""
+    inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     with kernels.compile_notice("phasefl.final_batch"):
-        return final_batch_from_inputs(*cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2))
+        require_representable(inputs)
+        return final_batch_from_inputs(inputs, shape)
 
 
 def model_cell(model: Model, g: Gram) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from typing import NamedTuple
 
 import mpmath
@@ -503,10 +504,11 @@ def _parallel_times(cfg: Config) -> np.ndarray:
 
 
 @functools.cache
-def observables_reference_for(cfg: Config, final_only: bool = False) -> ObsRef:
+def observables_reference_for(cfg: Config, final_only: bool = False, times: tuple | None = None) -> ObsRef:
+    """The mpmath reference of every observable at ``times`` (default: _parallel_times) and at infinity."""
     from reference_mpmath import OBSERVABLE_NAMES, observables
 
-    times = np.array([0.0]) if final_only else _parallel_times(cfg)
+    times = np.array([0.0]) if final_only else _parallel_times(cfg) if times is None else np.array(times)
     r = observables(*cfg.args(), list(times))
     with mpmath.workdps(r["dps"]):
         kappa, lr_u, lr_w, a, b, uu, ww, uw, d2 = (mpmath.mpf(x) for x in cfg.args())
@@ -561,7 +563,7 @@ def _allowed(cfg: Config, ref: ObsRef, tol: float, final: bool) -> dict:
         "loss_excess": (
             np.atleast_1d(R["loss_excess"]),
             a * np.abs(residual) * tol * ref.M
-            + a / 2 * (tol * ref.M) ** 2
+            + a / 2 * np.square(np.float64(tol * ref.M))  # (inf, not OverflowError, where the loss overflows)
             + 4 * np.finfo(float).eps * np.atleast_1d(R["loss_excess"])
             + TINY,
         ),  # fmt: skip
@@ -612,7 +614,7 @@ def _compare(got: dict, allowed: dict, where, cfg: Config, failures: list) -> No
             continue
         with np.errstate(invalid="ignore"):
             ratio = np.abs(g - want) / half_width
-        ratio = np.where(np.isnan(g) & np.isnan(want), 0.0, ratio)
+        ratio = np.where((np.isnan(g) & np.isnan(want)) | (g == want), 0.0, ratio)  # (g == want: inf = inf)
         ratio = np.where(np.isfinite(ratio), ratio, np.inf)
         if ratio.max() > 1.0:
             i = int(np.argmax(ratio))
@@ -643,6 +645,76 @@ def test_same_signs_beyond_the_range_of_y0_take_the_logistic_branch():
         # parallel weights: u(t) = e^{-T} u0 along the flow, |u|^2 = uu F/F0 (balanced: both layers alike)
         np.testing.assert_allclose(traj.norm_u2, traj.F * (cfg.uu / (cfg.kappa * cfg.uw)), rtol=PARALLEL_TOL)
         assert np.all(np.abs(traj.rot_u) < 1e-100) and np.all(traj.cos_uw == 1.0)
+
+
+#: Cells whose slope spans more than float64's range between F0 and m (|m/F0| beyond 1e+-308), or whose
+#: rates are subnormal: u0 parallel to w0 (d2 = 0: K = g|F|, the logistic flow for m F0 > 0 and the collapse
+#: to 0 for m F0 < 0) and nearly parallel (d2 = 1e-300). The kernels once gave F(0) = inf (m/F0 underflowed),
+#: F frozen at F0 (1 - E underflowed for a rate of 2e-320), 0/0, or F off by a factor 2 (an E coefficient
+#: of D underflowed in the unit of E).
+WIDE_RANGE = (
+    *(
+        Config(f"parallel, m = {m!r}, uw = {uw!r}", 1.0, 1.0, 1.0, 1.0, m * uw, 1.0, 1.0, uw, 0.0)
+        for m in (1e-310, 1e-320, -1e-310)
+        for uw in (1.0, -1.0)
+    ),
+    Config("parallel, m = 1e200, F0 = 1e-300", 1.0, 1.0, 1.0, 1.0, 1e200, 1e-150, 1e-150, 1e-300, 0.0),
+    Config("parallel, m = -1e200, F0 = 1e-300", 1.0, 1.0, 1.0, 1.0, -1e200, 1e-150, 1e-150, 1e-300, 0.0),
+    *(
+        Config(f"kappa = 1e100, m = {m!r}, d2 = {d2!r}", 1e100, 1.0, 1.0, 1.0, m, 1.0, 1.0, 1.0, d2)
+        for m in (1e-300, 1e-200, -1e-300)
+        for d2 in (0.0, 1e-300)
+    ),
+)
+WIDE_TIMES = (0.0, *np.geomspace(1e-300, 1e300, 41).tolist())
+
+
+@pytest.mark.parametrize("cfg", WIDE_RANGE, ids=[c.label for c in WIDE_RANGE])
+def test_slopes_across_more_than_float64s_range_match_mpmath(cfg):
+    """Every observable against the 50-digit reference at t = 0, 1e-300 ... 1e300 and at infinity (PARALLEL_TOL;
+    where the excess loss itself overflows, a(F - m)^2/2 = 5e399, both are inf)."""
+    solve_batch, _ = _api()
+    failures: list[str] = []
+    ref = observables_reference_for(cfg, times=WIDE_TIMES)
+    traj = solve_batch(*cfg.args(), ref.times)
+    got = {name: getattr(traj, name) for name in ref.final if not name.endswith("_args")}
+    _compare(got, _allowed(cfg, ref, PARALLEL_TOL, final=False), lambda i: f"t={ref.times[i]!r}", cfg, failures)
+    ref = observables_reference_for(cfg, final_only=True)
+    got = {name: getattr(traj.final, name) for name in ref.final if not name.endswith("_args")}
+    _compare(got, _allowed(cfg, ref, PARALLEL_TOL, final=True), lambda i: "t=inf", cfg, failures)
+    assert not failures, f"{len(failures)} failure(s); first 10:\n  " + "\n  ".join(failures[:10])
+
+
+#: Cells that float64 cannot carry through the y-form, and the quantity named: y+ = e^{asinh(g m/Kc)} beyond
+#: 1e308 (nearly parallel or tiny kappa with a huge target), and K_inf = g|m| itself overflowing.
+OUT_OF_RANGE = (
+    ((1.0, 1.0, 1.0, 1.0, 1e200, 1e-150, 1e-150, 1e-300, 1e-320), "g|m|/Kc ~ 1e360"),
+    ((1.0, 1.0, 1.0, 1.0, 1e200, 1e-150, 1e-150, 0.0, 1e-300), "g|m|/Kc ~ 1e350"),
+    ((1e-100, 1.0, 1.0, 1.0, -1e300, 1.0, 1.0, 0.5, 0.75), "g|m|/Kc ~ 1e400"),
+    ((1e100, 1.0, 1.0, 1.0, 1e300, 1.0, 1.0, 0.5, 0.75), "K_inf overflows"),
+)
+
+
+@pytest.mark.parametrize("cell, quantity", OUT_OF_RANGE)
+def test_cells_beyond_float64s_range_are_refused_by_name(cell, quantity):
+    """solve_batch, slope_batch and final_batch refuse such a cell (they returned nan for every observable),
+    naming its index in the batch and the quantity; the in-range cells beside it do not hide it."""
+    from phasefl import final_batch, slope_batch
+
+    solve_batch, _ = _api()
+    batch = [np.array([1.0, 1.0, v]) if k == 4 else np.array([v] * 3) for k, v in enumerate(cell)]  # cell 2
+    batch[4][:2] = (2.0, -3.0)  # ordinary targets in cells 0 and 1
+    for call in (
+        lambda: solve_batch(*batch, [0.0, 1.0]),
+        lambda: slope_batch(*batch, [1.0]),
+        lambda: final_batch(*batch),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"^cell 2 \(output_scale = .*\): {re.escape(quantity)}: the exact solution"
+        ):
+            call()
+    ok = [v[:2] for v in batch]
+    assert np.all(np.isfinite(solve_batch(*ok, [0.0, 1.0]).F))
 
 
 @pytest.mark.parametrize("geometry", sorted(PARALLEL_GEOMETRIES))

@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'y0', 'y_plus', 'inv_y_plus', 'c0', 'c1', 'psi0_arg', 'psi0_sign', 'dy0', 'dy0_c1', 'n_1', 'n_E', 'n_O', 'd_1', 'd_E', 'd_O', 'h_1', 'h_0', 'F0_h', 'm_h', 'log_estar', 'cross', 'log_unit', 'e_star', 'inv_e_star', 'n_Es', 'd_Es', 'F0_hs', 'resid_coef', 'resid_coef_s', 'half_Kc', 'sqrt_y0', 'inv_sqrt_y0', 'sinh_num', 'sinh_coef', 'root_u', 'root_w', 'du_half', 'su_half', 'dw_half', 'sw_half', 'root_d2', 'inv_kappa', 'inv_kappa2', 'inv_lr_u', 'inv_lr_w')
+CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'y0', 'y_plus', 'inv_y_plus', 'c0', 'c1', 'psi0_arg', 'psi0_sign', 'dy0', 'dy0_c1', 'representable', 'n_1', 'n_E', 'n_O', 'd_1', 'd_E', 'd_O', 'h_1', 'h_0', 'F0_h', 'm_h', 'log_estar', 'cross', 'log_unit', 'e_star', 'inv_e_star', 'n_Es', 'd_Es', 'F0_hs', 'resid_coef', 'resid_coef_s', 'half_Kc', 'sqrt_y0', 'inv_sqrt_y0', 'sinh_num', 'sinh_coef', 'root_u', 'root_w', 'du_half', 'su_half', 'dw_half', 'sw_half', 'root_d2', 'inv_kappa', 'inv_kappa2', 'inv_lr_u', 'inv_lr_w', 'mu', 'F0_mu', 'absF0_mu', 'sqrt_mu')
 INPUTS = ('output_scale', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2')
 OBSERVABLES = ('F', 'ntk', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
 ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w', 't_half')
@@ -59,6 +59,16 @@ def _exp_decay(z, shift, scale, inv_scale):
         return es, 1.0 - es * scale
     om = -math.expm1(-z)
     return (1.0 - om) * inv_scale, om
+
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _unit_product(es, xs, x, unit):
+    """es x unit, given xs = x unit: es xs, or (es x) unit where xs is below the normal range (then
+    |x| < 2.3e-4 and unit >= e^-700, so es x <= x/unit cannot overflow)."""
+    if abs(xs) >= 2.2250738585072014e-308 or x == 0.0:
+        return es * xs
+    return (es * x) * unit
 
 
 
@@ -222,6 +232,10 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     else:
         dy0 = y0 - y_plus
     dy0_c1 = c1*dy0
+    if (K0 <= 1.0e+308) and (Kinf_fwd <= 1.0e+308) and (lam <= 1.0e+308) and ((y0 >= 2.2250738585072e-308) and (y_plus >= 2.2250738585072e-308) and (y0 <= 1.0e+308) and (y_plus <= 1.0e+308) or (kind >= 2.0)):
+        representable = 1.0
+    else:
+        representable = 0.0
     n_1 = c0*y_plus
     n_E = c0*inv_y_plus
     n_O = c1
@@ -266,17 +280,37 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     inv_kappa2 = (1.0/kappa**2)
     inv_lr_u = 1.0/lr_u
     inv_lr_w = 1.0/lr_w
-    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w,)
+    if (abs(F0) >= 2.2250738585072e-308) and ((abs(F0) > 1.0) or (abs(F0) < abs(m))):
+        mu = 1.0/abs(F0)
+    else:
+        mu = 1.0
+    F0_mu = F0*mu
+    absF0_mu = abs(F0_mu)
+    sqrt_mu = math.sqrt(mu)
+    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu,)
 
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_at(t, c):
     """Observables at time t: F, ntk, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
     E_s, omE = _exp_decay(lam*t, -log_unit, e_star, inv_e_star)
-    N = E_s*n_Es + n_1 + n_O*omE
-    D = E_s*d_Es + d_1 + d_O*omE
+    if (kind < 2.0):
+        A_q = 0.0
+    elif (lam*t >= 1.0):
+        A_q = omE/abs(m)
+    elif (lam*t >= 2.2250738585072e-308):
+        A_q = g*omE*x_var/lam
+    else:
+        A_q = g*t*x_var
+    X_lg = A_q*absF0_mu + E_s*mu
+    if (kind < 3.0):
+        R_lg = 0.0
+    else:
+        R_lg = E_s*mu/X_lg
+    N = n_1 + n_O*omE + _unit_product(E_s, n_Es, n_E, e_star)
+    D = d_1 + d_O*omE + _unit_product(E_s, d_Es, d_E, e_star)
     inv_N = 1.0/N
     inv_D = 1.0/D
     h = inv_D + inv_N
@@ -286,39 +320,36 @@ def observables_at(t, c):
     Q = math.sqrt(inv_y)
     sqrt_y = Q*y_t
     Q_D = Q*inv_D
-    if (kind == 2.0) and (m != 0.0):
-        F = E_s*F0*m/(-F0*omE + m)
-    elif (kind == 2.0):
-        F = F0/(g*t*x_var*abs(F0) + 1.0)
+    if (kind == 2.0):
+        F = E_s*F0_mu/(A_q*absF0_mu + mu)
     elif (kind == 3.0):
-        F = m/(E_s*m/F0 + omE)
+        F = F0_mu/X_lg
     elif (kind == 0.0):
         F = h*(E_s*F0_hs + m_h*omE)
     else:
         F = cross*e_star*h*(-math.expm1(log_estar - log_unit) + math.expm1(-lam*t - log_unit))
-    if (kind == 2.0) and (m != 0.0):
-        _resid_0 = -m
-        resid = -m*(-F0 - _resid_0)/(-F0*omE - _resid_0)
-    elif (kind == 2.0):
-        resid = F0/(g*t*x_var*abs(F0) + 1.0)
+    if (kind == 2.0):
+        resid = F - m
     elif (kind == 3.0):
-        resid = E_s*(F0 - m)/(E_s + F0*omE/m)
+        resid = R_lg*(F0 - m)
     else:
-        resid = resid_coef_s*(E_N*inv_y_plus + E_s*inv_D)
+        resid = inv_D*_unit_product(E_s, resid_coef_s, resid_coef, e_star) + inv_y_plus*_unit_product(E_N, resid_coef_s, resid_coef, e_star)
     if (kind >= 2.0):
         K = g*abs(F)
     else:
         K = half_Kc*(inv_y + y_t)
     if (kind == 3.0):
-        expT = math.sqrt(E_s + F0*omE/m)
+        expT = math.sqrt(X_lg)/sqrt_mu
     else:
         expT = Q*sqrt_y0
     if (kind == 3.0):
         exp_mT = 1.0/expT
     else:
         exp_mT = inv_sqrt_y0*sqrt_y
-    if (kind == 3.0):
-        sinhT = ((1.0/2.0))*omE*(F0 - m)/(expT*m)
+    if (kind == 3.0) and (abs(F0) >= abs(m)):
+        sinhT = ((1.0/2.0))*A_q*mu*(F0 - m)*(0.0 if m == 0 else math.copysign(1, m))/(math.sqrt(X_lg)*sqrt_mu)
+    elif (kind == 3.0):
+        sinhT = ((1.0/2.0))*A_q*sqrt_mu*(F0 - m)*(0.0 if m == 0 else math.copysign(1, m))/math.sqrt(X_lg)
     else:
         sinhT = Q_D*omE*sinh_coef
     v = F*inv_kappa
@@ -363,7 +394,7 @@ def observables_at(t, c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_final(c):
     """Observables at t = infinity, in the order of observables_at."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
     Q_inf = math.sqrt(inv_y_plus)
     sqrt_y_plus = Q_inf*y_plus
     if (kind == 2.0):
@@ -376,15 +407,15 @@ def observables_final(c):
     else:
         K = Kinf
     if (kind == 3.0):
-        expT = math.sqrt(F0/m)
+        expT = math.sqrt(abs(F0))/math.sqrt(abs(m))
     else:
         expT = Q_inf*sqrt_y0
     if (kind == 3.0):
-        exp_mT = math.sqrt(m/F0)
+        exp_mT = math.sqrt(abs(m))/math.sqrt(abs(F0))
     else:
         exp_mT = inv_sqrt_y0*sqrt_y_plus
     if (kind == 3.0):
-        sinhT = ((1.0/2.0))*(F0 - m)/(expT*m)
+        sinhT = ((1.0/2.0))*(F0 - m)*(0.0 if m == 0 else math.copysign(1, m))/(math.sqrt(abs(F0))*math.sqrt(abs(m)))
     else:
         sinhT = Q_inf*sinh_coef/(d_1 + d_O)
     v = F*inv_kappa
@@ -444,7 +475,7 @@ def observables_final(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def order_parameters(c):
     """Order parameters of spec E.1 (gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant: 0 u, 1 w) and t_1/2."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
     gamma = g*abs(m)/K0
     gamma0 = g*abs(F0)/K0
     if (d2 == 0.0):
@@ -490,19 +521,26 @@ def order_parameters(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def slope_at(t, c):
     """The slope F at time t (the first observable of observables_at)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
     E_s, omE = _exp_decay(lam*t, -log_unit, e_star, inv_e_star)
-    N = E_s*n_Es + n_1 + n_O*omE
-    D = E_s*d_Es + d_1 + d_O*omE
+    if (kind < 2.0):
+        A_q = 0.0
+    elif (lam*t >= 1.0):
+        A_q = omE/abs(m)
+    elif (lam*t >= 2.2250738585072e-308):
+        A_q = g*omE*x_var/lam
+    else:
+        A_q = g*t*x_var
+    X_lg = A_q*absF0_mu + E_s*mu
+    N = n_1 + n_O*omE + _unit_product(E_s, n_Es, n_E, e_star)
+    D = d_1 + d_O*omE + _unit_product(E_s, d_Es, d_E, e_star)
     inv_N = 1.0/N
     inv_D = 1.0/D
     h = inv_D + inv_N
-    if (kind == 2.0) and (m != 0.0):
-        F = E_s*F0*m/(-F0*omE + m)
-    elif (kind == 2.0):
-        F = F0/(g*t*x_var*abs(F0) + 1.0)
+    if (kind == 2.0):
+        F = E_s*F0_mu/(A_q*absF0_mu + mu)
     elif (kind == 3.0):
-        F = m/(E_s*m/F0 + omE)
+        F = F0_mu/X_lg
     elif (kind == 0.0):
         F = h*(E_s*F0_hs + m_h*omE)
     else:
@@ -514,7 +552,7 @@ def slope_at(t, c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def ntk_plain_final(c):
     """The un-weighted NTK at t = infinity (as in observables_final)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
     if (kind == 2.0):
         F = 0.0
     else:
@@ -552,7 +590,7 @@ def ntk_plain_final(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def kernel_baseline_at(t, c):
     """Slope of the network with its NTK frozen at K0, at time t."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
     F_kernel = m + (F0 - m)*math.exp(-K0*t*x_var)
     return (F_kernel,)
 
@@ -584,8 +622,8 @@ N_OBS = len(OBSERVABLES)
 N_ORDER = len(ORDER_PARAMETERS)
 N_EXPONENTS = len(EXPONENTS)
 # positions of the cell constants that the hand-written loops read (compile-time constants)
-_X_VAR, _M, _G, _KC, _F0, _K0, _KINF_FWD, _KIND = (
-    CONSTANTS.index(name) for name in ("x_var", "m", "g", "Kc", "F0", "K0", "Kinf_fwd", "kind")
+_X_VAR, _M, _G, _KC, _F0, _K0, _KINF_FWD, _KIND, _REPRESENTABLE = (
+    CONSTANTS.index(name) for name in ("x_var", "m", "g", "Kc", "F0", "K0", "Kinf_fwd", "kind", "representable")
 )
 
 
@@ -645,6 +683,12 @@ def fill_orders(inputs, out):
 def touch_pages(flat):
     for page in numba.prange((flat.size + 511) // 512):  # 512 float64 = one 4 KiB page
         flat[page * 512] = 0.0
+
+
+@numba.njit(parallel=True, cache=True)
+def fill_representable(inputs, out):
+    for i in numba.prange(inputs.shape[1]):
+        out[i] = column_constants(inputs, i)[_REPRESENTABLE]
 
 
 @numba.njit(parallel=True, cache=True)

@@ -110,6 +110,22 @@ class AddRootProduct(sp.Function):
         return a + r * b
 
 
+class UnitProduct(sp.Function):
+    """UnitProduct(E_s, x_s, x, unit) = E_s x_s, where x_s = x unit was hoisted: E_s x unit = E x, a term of
+    N, D or F - m. Where x_s is below the normal range (a tiny x in a small unit, e.g. D's E-coefficient
+    for a huge y0) the kernels take (E_s x) unit instead, which underflows only where E x does (|x| <
+    2.3e-4 there, as unit >= e^-700, so E_s x <= x/unit cannot overflow)."""
+
+    nargs = 4
+
+    def _eval_rewrite_as_Mul(self, es, xs, x, unit, **kwargs):  # noqa: N802 (SymPy hook name)
+        return es * xs
+
+    def doit(self, **hints):
+        es, xs, x, unit = (arg.doit(**hints) for arg in self.args)
+        return es * xs
+
+
 class ExpDecay(sp.Function):
     """ExpDecay(z, shift, scale, inv_scale) with z >= 0, scale = e^-shift <= 1 and inv_scale = 1/scale:
     the pair (E/scale, 1 - E) for E = e^-z at the cost of one transcendental. The kernels take
@@ -126,6 +142,7 @@ def _sym(name: str, **assumptions) -> sp.Symbol:
 
 # Lowering-only intermediates (not spec quantities).
 kind = _sym("kind")
+representable = _sym("representable")
 Kinf_fwd = _sym("Kinf_fwd", nonnegative=True)  # sqrt(Kc^2 + g^2 m^2): the rate of E in every branch
 psi0_arg, psi0_sign = _sym("psi0_arg", nonnegative=True), _sym("psi0_sign")  # psi0 = psi0_sign log1p(psi0_arg)
 y0, y_plus = sp.Symbol("y0", positive=True), sp.Symbol("y_plus", positive=True)  # e^{asinh(g F0/Kc)}, e^{asinh(g m/Kc)}
@@ -158,6 +175,14 @@ inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w = (
 N, D, inv_N, inv_D, hE = (_sym(n, positive=True) for n in ("N", "D", "inv_N", "inv_D", "h"))
 E_N, y_t, inv_y, Q, sqrt_y, Q_D = (_sym(n, nonnegative=True) for n in ("E_N", "y_t", "inv_y", "Q", "sqrt_y", "Q_D"))
 F, resid, K, expT, exp_mT, sinhT = (_sym(n) for n in ("F", "resid", "K", "expT", "exp_mT", "sinhT"))
+# Kinds 2 and 3 (K = g|F|): mu = 1/max(|F0|, 1) scales F0 into [-1, 1]; A = (1 - E)/|m| at time t, which is
+# a g t (1 - E)/(lam t) (= a g t where lam t underflows), never a division by a tiny m.
+mu, F0_mu, absF0_mu, sqrt_mu = (_sym(n) for n in ("mu", "F0_mu", "absF0_mu", "sqrt_mu"))
+A_q = _sym("A_q", nonnegative=True)
+X_lg, R_lg = (
+    _sym("X_lg", nonnegative=True),
+    _sym("R_lg", nonnegative=True),
+)  # mu F0/F = mu e^{2T}, and mu E/X_lg = E F/F0
 v, Kk, hv, sv, small_ratio, eu, ew = (_sym(n) for n in ("v", "Kk", "hv", "sv", "small_ratio", "eu", "ew"))
 norm_u2, norm_w2, ntk_plain, cos_uw, rot_u, rot_w, loss_excess = (
     _sym(n) for n in ("norm_u2", "norm_w2", "ntk_plain", "cos_uw", "rot_u", "rot_w", "loss_excess")
@@ -180,6 +205,8 @@ GENERAL_SAME_SIGN = sp.Eq(kind, 0)
 #: and E is measured in units of E* but of no less than e^-700 (so that the unit and its inverse are
 #: normal numbers; a smaller E* only arises for a target below ~1e-300 |F0|).
 _RATIO_MAX = sp.Float(1e300)
+_TINY = sp.Float(2.2250738585072014e-308)  # the smallest normal float64
+_HUGE = sp.Float(1e308)  # near the largest float64 (which prints as 1.79769313486232e+308, read back as inf)
 _LOG_UNIT_MIN = -700
 
 
@@ -251,6 +278,21 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     # (and psi0_arg may have overflowed).
     (dy0, sp.Piecewise((psi0_sign * sp.Min(y0, y_plus) * psi0_arg, psi0_arg <= 1), (y0 - y_plus, True))),
     (dy0_c1, c1 * dy0),
+    # 1 where float64 holds the cell's solution: the NTK scales and rate, and (outside kinds 2 and 3, which
+    # do not use them) y0 and y+ (0 for a nan or an overflow; see ``phasefl.solve.DOMAIN``)
+    (
+        representable,
+        sp.Piecewise(
+            (
+                1,
+                (K0 <= _HUGE)
+                & (Kinf_fwd <= _HUGE)
+                & (lam <= _HUGE)
+                & (LOGISTIC_OR_DEGENERATE | ((y0 >= _TINY) & (y0 <= _HUGE) & (y_plus >= _TINY) & (y_plus <= _HUGE))),
+            ),
+            (0, True),
+        ),
+    ),
 ]
 
 #: The factors of the time program that do not depend on t, computed once per cell (the end of CELL).
@@ -301,6 +343,16 @@ HOISTED: list[tuple[sp.Symbol, sp.Expr]] = [
     (inv_kappa2, 1 / kappa**2),
     (inv_lr_u, 1 / lr_u),
     (inv_lr_w, 1 / lr_w),
+    # 1/|F0| unless |m| <= |F0| <= 1 (then F0 |A| cannot underflow where it matters) or F0 is below the normal range
+    (
+        mu,
+        sp.Piecewise(
+            (1 / sp.Abs(F0), (sp.Abs(F0) >= _TINY) & ((sp.Abs(F0) > 1) | (sp.Abs(m) > sp.Abs(F0)))), (1, True)
+        ),
+    ),
+    (F0_mu, F0 * mu),
+    (absF0_mu, sp.Abs(F0_mu)),
+    (sqrt_mu, sp.sqrt(mu)),
 ]
 CELL += HOISTED
 
@@ -366,14 +418,12 @@ def _observe(F_, resid_, K_, expT_, exp_mT_, sinhT_, final=False) -> list[tuple[
 
 OBSERVED = (F, K, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess)
 
-_collapse = DEGENERATE & sp.Ne(m, 0)
-_collapse_zero_target = DEGENERATE
 # In the degenerate branches E = exp(-a g |m| t) (lam = a sqrt(0 + g^2 m^2)) and e^{2T} = F0/F (spec D.3);
 # they need no e^T: neither layer rotates.
 #: The y-form with the per-cell factors hoisted into CELL; ``claims()`` checks it against ``solution``.
 AT_Y: list[tuple[sp.Symbol, sp.Expr]] = [
-    (N, n_1 + E_s * n_Es + omE * n_O),
-    (D, d_1 + E_s * d_Es + omE * d_O),
+    (N, n_1 + UnitProduct(E_s, n_Es, n_E, e_star) + omE * n_O),
+    (D, d_1 + UnitProduct(E_s, d_Es, d_E, e_star) + omE * d_O),
     (inv_N, 1 / N),
     (inv_D, 1 / D),
     (hE, inv_N + inv_D),
@@ -385,38 +435,59 @@ AT_Y: list[tuple[sp.Symbol, sp.Expr]] = [
     (Q_D, Q * inv_D),  # 1/sqrt(N D)
 ]
 _slope_same_sign = hE * (E_s * F0_hs + omE * m_h)
-_residual = resid_coef_s * (E_s * inv_D + E_N * inv_y_plus)
+# (K_inf/g) c1 (y0 - y+) E (1/D + 1/(y+ N)), each term's coefficient times E before the division by D
+# (E_s/D alone overflows for a huge y0 in a tiny unit)
+_residual = (
+    UnitProduct(E_s, resid_coef_s, resid_coef, e_star) * inv_D
+    + UnitProduct(E_N, resid_coef_s, resid_coef, e_star) * inv_y_plus
+)
 _ntk = half_Kc * (y_t + inv_y)
 _expT = sqrt_y0 * Q
 _exp_mT = sqrt_y * inv_sqrt_y0
 _sinhT = sinh_coef * omE * Q_D
 
+#: Kinds 2 and 3: (1 - E)/|m| (lam = a g|m| there), exact where lam t is tiny or underflows.
+_A_TIME = sp.Piecewise(
+    (0, kind < 2),
+    (omE / sp.Abs(m), lam * t >= 1),
+    (x_var * g * t * (omE / (lam * t)), lam * t >= _TINY),
+    (x_var * g * t, True),
+)
+
 AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = (
-    [((E_s, omE), ExpDecay(lam * t, -log_unit, e_star, inv_e_star))]
+    [
+        ((E_s, omE), ExpDecay(lam * t, -log_unit, e_star, inv_e_star)),
+        (A_q, _A_TIME),
+        (X_lg, absF0_mu * A_q + E_s * mu),
+        (R_lg, sp.Piecewise((0, kind < 3), (E_s * mu / X_lg, True))),
+    ]
     + AT_Y
     + _observe(
         sp.Piecewise(  # (kinds 2 and 3 have e_star = 1, so E_s = E)
-            (m * F0 * E_s / (m - F0 * omE), _collapse),
-            (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
-            (m / (omE + E_s * m / F0), LOGISTIC),  # m F0/(F0 (1 - E) + m E), without the product m F0
+            # m F0 E/(m - F0 (1 - E)) (and F0/(1 + a g|F0| t) for m = 0), both scaled by mu
+            (F0_mu * E_s / (mu + absF0_mu * A_q), DEGENERATE),
+            (F0_mu / X_lg, LOGISTIC),  # m F0/(F0 (1 - E) + m E), scaled by mu
             (_slope_same_sign, GENERAL_SAME_SIGN),
             # cross h (E - E*) = cross h e_star (E_s - E*/e_star); E*/e_star = 1 unless the unit is floored
             (cross * hE * e_star * (expm1(-lam * t - log_unit) - expm1(log_estar - log_unit)), True),
         ),
         sp.Piecewise(
-            (-m * (m - F0) / (m - F0 * omE), _collapse),
-            (F0 / (1 + x_var * g * sp.Abs(F0) * t), _collapse_zero_target),
-            (E_s * (F0 - m) / (omE * F0 / m + E_s), LOGISTIC),
+            (F - m, DEGENERATE),  # F and m have opposite signs (or m = 0): no cancellation
+            ((F0 - m) * R_lg, LOGISTIC),
             (_residual, True),
         ),
         sp.Piecewise(
             (g * sp.Abs(F), LOGISTIC_OR_DEGENERATE),
             (_ntk, True),
         ),
-        # logistic: e^{2T} = F0/F = (F0 (1 - E) + m E)/m, and e^{2T} - 1 = (1 - E)(F0 - m)/m (kind 2 never rotates)
-        sp.Piecewise((sp.sqrt(omE * F0 / m + E_s), LOGISTIC), (_expT, True)),
+        # logistic: e^{2T} = F0/F = |F0| A + E, and e^{2T} - 1 = (|F0| - |m|) A (kind 2 never rotates)
+        sp.Piecewise((sp.sqrt(X_lg) / sqrt_mu, LOGISTIC), (_expT, True)),
         sp.Piecewise((1 / expT, LOGISTIC), (_exp_mT, True)),
-        sp.Piecewise((omE * (F0 - m) / (2 * m * expT), LOGISTIC), (_sinhT, True)),
+        sp.Piecewise(  # two orders of the same product, each free of intermediate overflow in its case
+            ((F0 - m) * mu * sp.sign(m) * A_q / (2 * sqrt_mu * sp.sqrt(X_lg)), LOGISTIC & (sp.Abs(F0) >= sp.Abs(m))),
+            ((F0 - m) * sp.sign(m) * A_q * sqrt_mu / (2 * sp.sqrt(X_lg)), LOGISTIC),
+            (_sinhT, True),
+        ),
     )
 )
 
@@ -456,10 +527,14 @@ FINAL: list[tuple[sp.Symbol, sp.Expr]] = [(Q_inf, sp.sqrt(inv_y_plus)), (sqrt_y_
         m,
         sp.Integer(0),
         Kinf,
-        sp.Piecewise((sp.sqrt(F0 / m), LOGISTIC), (sqrt_y0 * Q_inf, True)),
-        sp.Piecewise((sp.sqrt(m / F0), LOGISTIC), (sqrt_y_plus * inv_sqrt_y0, True)),
+        # logistic: e^{2T} = F0/m (same signs), each square root alone (the ratio may leave float64's range)
+        sp.Piecewise((sp.sqrt(sp.Abs(F0)) / sp.sqrt(sp.Abs(m)), LOGISTIC), (sqrt_y0 * Q_inf, True)),
+        sp.Piecewise((sp.sqrt(sp.Abs(m)) / sp.sqrt(sp.Abs(F0)), LOGISTIC), (sqrt_y_plus * inv_sqrt_y0, True)),
         # the time program's sinh T at E = 0 (N = n_1 + n_O, D = d_1 + d_O)
-        sp.Piecewise(((F0 - m) / (2 * m * expT), LOGISTIC), (sinh_coef * Q_inf / (d_1 + d_O), True)),
+        sp.Piecewise(
+            ((F0 - m) * sp.sign(m) / (2 * sp.sqrt(sp.Abs(m)) * sp.sqrt(sp.Abs(F0))), LOGISTIC),
+            (sinh_coef * Q_inf / (d_1 + d_O), True),
+        ),
         final=True,
     )
 ]
@@ -694,6 +769,7 @@ def _riccati_program_claims() -> dict[str, sp.Expr]:
         def expand(expr, cell=cell, scale=scale, hoisted_num=hoisted_num):  # program, then the cell's values
             for _ in range(8):
                 expr = expr.subs(dict(AT_Y)).subs(defs).subs({dy0_c1: c1 * dy0, sinh_num: hoisted_num})
+            expr = expr.replace(UnitProduct, lambda es, xs, x, unit: es * xs)
             return expr.subs(E_s, E / e_star).subs(cell).subs(scale).subs(omE, 1 - E)
 
         y_prog = expand(N / D)
@@ -719,21 +795,47 @@ def _riccati_program_claims() -> dict[str, sp.Expr]:
 
 
 def _logistic_claims() -> dict[str, sp.Expr]:
-    """Kind 3 (logistic, m F0 > 0): e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T), at t and t = inf."""
+    """Kinds 2 and 3 (K = g|F|): the scaled forms equal the logistic solution of ``solution`` (kind 3, m F0 > 0)
+    and the collapse (kind 2, m F0 < 0, and m = 0) for any scale mu > 0; A = (1 - E)/|m| in each of its forms;
+    then e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T) (both orders), at t and t = inf."""
     out: dict[str, sp.Expr] = {}
-    f_pos, m_pos = sp.symbols("f_pos m_pos", positive=True)
-    logistic = {F0: f_pos, m: m_pos, omE: 1 - E, E_s: E}
-    F_log = dict(AT)[F].args[2].expr.subs(logistic)
-    at_log = {sym: dict(AT)[sym].args[0].expr for sym in (expT, exp_mT, sinhT)}
-    fin_log = {sym: dict(FINAL)[sym].args[0].expr for sym in (expT, exp_mT, sinhT)}
-    out["logistic branch: e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T), at t and t = inf"] = (
-        (at_log[expT] ** 2 - F0 / F_log.subs(logistic)) ** 2
-        + (at_log[exp_mT].subs(expT, at_log[expT]) * at_log[expT] - 1) ** 2
-        + (at_log[sinhT].subs(expT, at_log[expT]) * 2 * at_log[expT] - (at_log[expT] ** 2 - 1)) ** 2
-        + (fin_log[expT] ** 2 - F0 / m) ** 2
-        + (fin_log[exp_mT] * fin_log[expT] - 1) ** 2
-        + (fin_log[sinhT].subs(expT, fin_log[expT]) * 2 * fin_log[expT] - (fin_log[expT] ** 2 - 1)) ** 2
-    ).subs(logistic)
+    f_pos, m_pos, mu_pos = sp.symbols("f_pos m_pos mu_pos", positive=True)
+    E_t = sp.exp(-x_var * g * m_pos * t)  # lam = a g|m| in these kinds
+    at = dict(AT)
+
+    def scaled(expr):
+        expr = expr.subs(R_lg, at[R_lg].args[-1].expr).subs(X_lg, at[X_lg])
+        return expr.subs({mu: mu_pos, F0_mu: F0 * mu_pos, absF0_mu: sp.Abs(F0) * mu_pos, sqrt_mu: sp.sqrt(mu_pos)})
+
+    out["A = (1 - E)/|m| (lam = a g|m|): for lam t >= 1, and as a g t (1 - E)/(lam t) below"] = sum(
+        sp.simplify(at[A_q].args[i].expr.subs({lam: x_var * g * m_pos, m: m_pos, omE: 1 - E_t}) - (1 - E_t) / m_pos)
+        for i in (1, 2)
+    )
+    logistic = {F0: f_pos, m: m_pos, A_q: (1 - E_t) / m_pos, E_s: E_t}
+    F_log = scaled(at[F].args[1].expr).subs(logistic)
+    out["logistic branch (kind 3): F = m F0/(F0 + (m - F0) E) of solution, and F - m"] = sp.simplify(
+        F_log - solution.F_logistic.subs({F0: f_pos, m: m_pos})
+    ) + sp.simplify(scaled(at[resid].args[1].expr).subs(logistic) - (F_log - m_pos))
+    collapse = {F0: f_pos, m: -m_pos, A_q: (1 - E_t) / m_pos, E_s: E_t}
+    F_deg = scaled(at[F].args[0].expr)
+    out["collapse (kind 2): F = m F0 E/(m - F0 (1 - E)) for m F0 < 0, and F0/(1 + a g F0 t) for m = 0"] = sp.simplify(
+        F_deg.subs(collapse) - (-m_pos * f_pos * E_t / (-m_pos - f_pos * (1 - E_t)))
+    ) + sp.simplify(
+        F_deg.subs({F0: f_pos, A_q: at[A_q].args[-1].expr, E_s: 1}) - solution.F_logistic_zero_target.subs(F0, f_pos)
+    )
+    e_T = scaled(at[expT].args[0].expr)
+    sinh_forms = [scaled(at[sinhT].args[i].expr) for i in (0, 1)]
+    fin = {sym: dict(FINAL)[sym].args[0].expr for sym in (expT, exp_mT, sinhT)}
+    out["logistic branch: e^{2T} = F0/F, e^T e^-T = 1, sinh T = (e^{2T} - 1)/(2 e^T), at t and t = inf"] = sp.simplify(
+        (
+            (e_T**2 - F0 / F_log) ** 2
+            + (at[exp_mT].args[0].expr.subs(expT, e_T) * e_T - 1) ** 2
+            + sum((form * 2 * e_T - (e_T**2 - 1)) ** 2 for form in sinh_forms)
+            + (fin[expT] ** 2 - F0 / m) ** 2
+            + (fin[exp_mT] * fin[expT] - 1) ** 2
+            + (fin[sinhT].subs(expT, fin[expT]) * 2 * fin[expT] - (fin[expT] ** 2 - 1)) ** 2
+        ).subs(logistic)
+    )
     return out
 
 
