@@ -115,9 +115,10 @@ def _exp_decay(z, shift, scale, inv_scale):
 def _unit_product(es, xs, x, unit):
     """es x unit, given xs = x unit: es xs, or (es x) unit where xs is below the normal range (then
     |x| < 2.3e-4 and unit >= e^-700, so es x <= x/unit cannot overflow)."""
-    if abs(xs) >= 2.2250738585072014e-308 or x == 0.0:
-        return es * xs
-    return (es * x) * unit
+    normal = abs(xs) >= 2.2250738585072014e-308 or x == 0.0
+    coefficient = xs if normal else x  # (both depend on the cell only: the time loop has no branch)
+    scale = 1.0 if normal else unit
+    return (es * coefficient) * scale
 
 
 {JIT}

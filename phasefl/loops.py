@@ -159,7 +159,8 @@ def _gap_probe(t, c, a, g, m, f0, k0, y0):
     else:  # the product left the float range: one log per factor
         lv = math.log(k / k0) + math.log(y / y0) + a * k0 * t
     q = g * g * (f * y + k * (f - f0) * (f + f0) / (k + k0))
-    return lv, -a * q / k, f * m > 0.0 and q > 0.0, True, y, k
+    same_side = f > 0.0 and m > 0.0 or f < 0.0 and m < 0.0  # (not f m > 0: the product may underflow)
+    return lv, -a * q / k, same_side and q > 0.0, True, y, k
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")

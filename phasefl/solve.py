@@ -7,6 +7,7 @@ broadcast together.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -55,31 +56,41 @@ def cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> tupl
 
 #: What ``require_representable`` says of a cell the kernels cannot evaluate in float64.
 DOMAIN = (
-    "the exact solution passes through numbers beyond float64's range; solve_batch covers cells whose NTK "
-    "values K0, K_inf and rate a K_inf are below 1e308 and, unless u0 and w0 are (nearly) parallel with "
-    "m F0 > 0, whose g|F0|/Kc and g|m|/Kc are below 1e308"
+    "the exact solution passes through numbers beyond float64's range (1e-308 to 1e308); solve_batch covers "
+    "cells whose NTK values K0, K_inf, rate a K_inf and weight scales |F0|/kappa, |m|/kappa, K/kappa^2 lie in "
+    "it and, unless u0 and w0 are parallel, whose g|F0|/Kc and g|m|/Kc do too"
 )
+_LOG10_RANGE = (math.log10(np.finfo(float).tiny), math.log10(np.finfo(float).max))
 
 
 def require_representable(inputs: np.ndarray) -> None:
     """ValueError naming the first cell whose solution float64 cannot hold (see ``DOMAIN``) and the
-    quantity that leaves its range."""
+    quantity furthest outside its range."""
     bad = ~kernels.representable(inputs)
     if not bad.any():
         return
     i = int(np.flatnonzero(bad)[0])
     c = dict(zip(kernels.CONSTANTS, kernels.cell_constants(*inputs[:, i])))
     with np.errstate(all="ignore"):
+        lg = {k: np.log10(abs(c[k])) for k in ("kappa", "g", "Kc", "F0", "m", "K0", "Kinf_fwd", "lam")}
         logs = {
-            "K0": np.log10(c["K0"]),
-            "K_inf": np.log10(c["Kinf_fwd"]),
-            "a K_inf": np.log10(c["lam"]),
-            "g|F0|/Kc": np.log10(c["g"]) + np.log10(abs(c["F0"])) - np.log10(c["Kc"]),
-            "g|m|/Kc": np.log10(c["g"]) + np.log10(abs(c["m"])) - np.log10(c["Kc"]),
+            "K0": lg["K0"],
+            "K_inf": lg["Kinf_fwd"],
+            "a K_inf": lg["lam"],
+            "|F0|/kappa": lg["F0"] - lg["kappa"],
+            "|m|/kappa": lg["m"] - lg["kappa"],
+            "K/kappa^2": max(lg["K0"], lg["Kinf_fwd"]) - 2 * lg["kappa"],
+            "g|F0|/Kc": lg["g"] + lg["F0"] - lg["Kc"],
+            "g|m|/Kc": lg["g"] + lg["m"] - lg["Kc"],
         }
-    name, log = max(logs.items(), key=lambda kv: np.inf if np.isnan(kv[1]) else kv[1])
+    lo, hi = _LOG10_RANGE
+    outside = {k: max(lo - v, v - hi) for k, v in logs.items() if v > -np.inf and not lo <= v <= hi}  # (0 is fine)
     cell = ", ".join(f"{k} = {float(inputs[j, i])!r}" for j, k in enumerate(CELL_ARGS))
-    size = f"{name} ~ 1e{log:.0f}" if np.isfinite(log) else f"{name} overflows"
+    if outside:
+        name = max(outside, key=outside.__getitem__)
+        size = f"{name} ~ 1e{logs[name]:.0f}" if np.isfinite(logs[name]) else f"{name} overflows"
+    else:
+        size = "an intermediate of the closed form overflows"
     raise ValueError(f"cell {i} ({cell}): {size}: {DOMAIN}")
 
 

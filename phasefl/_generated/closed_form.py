@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'y0', 'y_plus', 'inv_y_plus', 'c0', 'c1', 'psi0_arg', 'psi0_sign', 'dy0', 'dy0_c1', 'representable', 'n_1', 'n_E', 'n_O', 'd_1', 'd_E', 'd_O', 'h_1', 'h_0', 'F0_h', 'm_h', 'log_estar', 'cross', 'log_unit', 'e_star', 'inv_e_star', 'n_Es', 'd_Es', 'F0_hs', 'resid_coef', 'resid_coef_s', 'half_Kc', 'sqrt_y0', 'inv_sqrt_y0', 'sinh_num', 'sinh_coef', 'root_u', 'root_w', 'du_half', 'su_half', 'dw_half', 'sw_half', 'root_d2', 'inv_kappa', 'inv_kappa2', 'inv_lr_u', 'inv_lr_w', 'mu', 'F0_mu', 'absF0_mu', 'sqrt_mu')
+CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'm', 's', 'g', 'C', 'Kc', 'F0', 'K0', 'Kinf_fwd', 'kind', 'Kinf', 'lam', 'y0', 'y_plus', 'inv_y_plus', 'c0', 'c1', 'psi0_arg', 'psi0_sign', 'dy0', 'dy0_c1', 'n_1', 'n_E', 'n_O', 'd_1', 'd_E', 'd_O', 'h_1', 'h_0', 'F0_h', 'm_h', 'log_estar', 'cross', 'log_unit', 'e_star', 'inv_e_star', 'n_Es', 'd_Es', 'F0_hs', 'resid_coef', 'resid_coef_s', 'half_Kc', 'sqrt_y0', 'inv_sqrt_y0', 'sinh_num', 'sinh_coef', 'root_u', 'root_w', 'du_half', 'su_half', 'dw_half', 'sw_half', 'root_d2', 'inv_kappa', 'inv_kappa2', 'inv_lr_u', 'inv_lr_w', 'root_half_a', 'kappa2_lr_u', 'kappa2_lr_w', 'mu', 'F0_mu', 'absF0_mu', 'sqrt_mu', 'representable')
 INPUTS = ('output_scale', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2')
 OBSERVABLES = ('F', 'ntk', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
 ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w', 't_half')
@@ -66,9 +66,10 @@ def _exp_decay(z, shift, scale, inv_scale):
 def _unit_product(es, xs, x, unit):
     """es x unit, given xs = x unit: es xs, or (es x) unit where xs is below the normal range (then
     |x| < 2.3e-4 and unit >= e^-700, so es x <= x/unit cannot overflow)."""
-    if abs(xs) >= 2.2250738585072014e-308 or x == 0.0:
-        return es * xs
-    return (es * x) * unit
+    normal = abs(xs) >= 2.2250738585072014e-308 or x == 0.0
+    coefficient = xs if normal else x  # (both depend on the cell only: the time loop has no branch)
+    scale = 1.0 if normal else unit
+    return (es * coefficient) * scale
 
 
 
@@ -174,11 +175,11 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     F0 = kappa*uw
     K0 = fast_hypot(Kc, F0*g)
     Kinf_fwd = fast_hypot(Kc, g*m)
-    if (Kc == 0.0) and (F0*m <= 0.0):
+    if (Kc == 0.0) and ((0.0 if F0 == 0 else math.copysign(1, F0))*(0.0 if m == 0 else math.copysign(1, m)) <= 0.0):
         kind = 2.0
-    elif (Kc <= 1.0e-100*g*min(abs(F0), abs(m))) and (F0*m > 0.0):
+    elif (Kc <= 1.0e-100*g*min(abs(F0), abs(m))) and ((0.0 if F0 == 0 else math.copysign(1, F0))*(0.0 if m == 0 else math.copysign(1, m)) > 0.0):
         kind = 3.0
-    elif (F0*m < 0.0):
+    elif ((0.0 if F0 == 0 else math.copysign(1, F0))*(0.0 if m == 0 else math.copysign(1, m)) < 0.0):
         kind = 1.0
     else:
         kind = 0.0
@@ -232,10 +233,6 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     else:
         dy0 = y0 - y_plus
     dy0_c1 = c1*dy0
-    if (K0 <= 1.0e+308) and (Kinf_fwd <= 1.0e+308) and (lam <= 1.0e+308) and ((y0 >= 2.2250738585072e-308) and (y_plus >= 2.2250738585072e-308) and (y0 <= 1.0e+308) and (y_plus <= 1.0e+308) or (kind >= 2.0)):
-        representable = 1.0
-    else:
-        representable = 0.0
     n_1 = c0*y_plus
     n_E = c0*inv_y_plus
     n_O = c1
@@ -280,6 +277,9 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     inv_kappa2 = (1.0/kappa**2)
     inv_lr_u = 1.0/lr_u
     inv_lr_w = 1.0/lr_w
+    root_half_a = ((1.0/2.0))*math.sqrt(2.0)*math.sqrt(x_var)
+    kappa2_lr_u = inv_lr_u*kappa**2
+    kappa2_lr_w = inv_lr_w*kappa**2
     if (abs(F0) >= 2.2250738585072e-308) and ((abs(F0) > 1.0) or (abs(F0) < abs(m))):
         mu = 1.0/abs(F0)
     else:
@@ -287,23 +287,28 @@ def cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2):
     F0_mu = F0*mu
     absF0_mu = abs(F0_mu)
     sqrt_mu = math.sqrt(mu)
-    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu,)
+    if (K0 <= 1.0e+308) and (Kc <= 1.0e+308) and (Kinf <= 1.0e+308) and (Kinf_fwd <= 1.0e+308) and (c0 <= 1.0e+308) and (c1 <= 1.0e+308) and (d_1 <= 1.0e+308) and (d_E <= 1.0e+308) and (d_O <= 1.0e+308) and (e_star <= 1.0e+308) and (g <= 1.0e+308) and (h_0 <= 1.0e+308) and (h_1 <= 1.0e+308) and (inv_kappa <= 1.0e+308) and (inv_kappa2 <= 1.0e+308) and (inv_lr_u <= 1.0e+308) and (inv_lr_w <= 1.0e+308) and (inv_y_plus <= 1.0e+308) and (kappa2_lr_u <= 1.0e+308) and (kappa2_lr_w <= 1.0e+308) and (lam <= 1.0e+308) and (n_1 <= 1.0e+308) and (n_E <= 1.0e+308) and (n_O <= 1.0e+308) and (root_d2 <= 1.0e+308) and (root_half_a <= 1.0e+308) and (root_u <= 1.0e+308) and (root_w <= 1.0e+308) and (s <= 1.0e+308) and (y0 <= 1.0e+308) and (y_plus <= 1.0e+308) and (inv_kappa*max(abs(F0), abs(m)) <= 1.0e+308) and (inv_kappa2*max(K0, Kinf_fwd) <= 1.0e+308) and (abs(C) <= 1.0e+308) and (abs(F0) <= 1.0e+308) and (abs(F0_h) <= 1.0e+308) and (abs(F0_hs) <= 1.0e+308) and (abs(F0_mu) <= 1.0e+308) and (abs(absF0_mu) <= 1.0e+308) and (abs(cross) <= 1.0e+308) and (abs(d_Es) <= 1.0e+308) and (abs(du_half) <= 1.0e+308) and (abs(dw_half) <= 1.0e+308) and (abs(dy0) <= 1.0e+308) and (abs(dy0_c1) <= 1.0e+308) and (abs(half_Kc) <= 1.0e+308) and (abs(inv_e_star) <= 1.0e+308) and (abs(inv_sqrt_y0) <= 1.0e+308) and (abs(kind) <= 1.0e+308) and (abs(log_estar) <= 1.0e+308) and (abs(log_unit) <= 1.0e+308) and (abs(m) <= 1.0e+308) and (abs(m_h) <= 1.0e+308) and (abs(mu) <= 1.0e+308) and (abs(n_Es) <= 1.0e+308) and (abs(psi0_sign) <= 1.0e+308) and (abs(resid_coef) <= 1.0e+308) and (abs(resid_coef_s) <= 1.0e+308) and (abs(sinh_coef) <= 1.0e+308) and (abs(sinh_num) <= 1.0e+308) and (abs(sqrt_mu) <= 1.0e+308) and (abs(sqrt_y0) <= 1.0e+308) and (abs(su_half) <= 1.0e+308) and (abs(sw_half) <= 1.0e+308) and ((uw == 0.0) or (abs(F0) >= 2.2250738585072e-308)) and ((F0 == 0.0) or (K0 >= 2.2250738585072e-308)) and ((C == 0.0) and (d2 == 0.0) or (Kc >= 2.2250738585072e-308)) and ((kind >= 2.0) or (lam >= 2.2250738585072e-308)):
+        representable = 1.0
+    else:
+        representable = 0.0
+    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, root_half_a, kappa2_lr_u, kappa2_lr_w, mu, F0_mu, absF0_mu, sqrt_mu, representable,)
 
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_at(t, c):
     """Observables at time t: F, ntk, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, root_half_a, kappa2_lr_u, kappa2_lr_w, mu, F0_mu, absF0_mu, sqrt_mu, representable) = c
     E_s, omE = _exp_decay(lam*t, -log_unit, e_star, inv_e_star)
     if (kind < 2.0):
         A_q = 0.0
-    elif (lam*t >= 1.0):
-        A_q = omE/abs(m)
-    elif (lam*t >= 2.2250738585072e-308):
-        A_q = g*omE*x_var/lam
     else:
-        A_q = g*t*x_var
+        if (lam*t >= 1.0):
+            A_q = omE/abs(m)
+        elif (lam*t >= 2.2250738585072e-308):
+            A_q = g*omE*x_var/lam
+        else:
+            A_q = g*t*x_var
     X_lg = A_q*absF0_mu + E_s*mu
     if (kind < 3.0):
         R_lg = 0.0
@@ -321,9 +326,9 @@ def observables_at(t, c):
     sqrt_y = Q*y_t
     Q_D = Q*inv_D
     if (kind == 2.0):
-        F = E_s*F0_mu/(A_q*absF0_mu + mu)
+        F = E_s*F0_mu/(absF0_mu*((omE/abs(m)) if (lam*t >= 1.0) else (g*omE*x_var/lam) if (lam*t >= 2.2250738585072e-308) else (g*t*x_var)) + mu)
     elif (kind == 3.0):
-        F = F0_mu/X_lg
+        F = F0_mu/(E_s*mu + absF0_mu*((omE/abs(m)) if (lam*t >= 1.0) else (g*omE*x_var/lam) if (lam*t >= 2.2250738585072e-308) else (g*t*x_var)))
     elif (kind == 0.0):
         F = h*(E_s*F0_hs + m_h*omE)
     else:
@@ -367,7 +372,7 @@ def observables_at(t, c):
         ew = 2.0*small_ratio*sv
     norm_u2 = eu*inv_lr_w
     norm_w2 = ew*inv_lr_u
-    ntk_plain = kappa**2*(norm_u2 + norm_w2)
+    ntk_plain = eu*kappa2_lr_w + ew*kappa2_lr_u
     if (hv > 0.0):
         cos_uw = v/hv
     elif (F0 == 0.0):
@@ -386,7 +391,8 @@ def observables_at(t, c):
         rot_w = 0.0
     else:
         rot_w = fast_atan2(root_d2*root_w*abs(sinhT), dw_half*expT + exp_mT*sw_half)
-    loss_excess = ((1.0/2.0))*resid**2*x_var
+    scaled_resid = resid*root_half_a
+    loss_excess = scaled_resid**2
     return (F, K, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess,)
 
 
@@ -394,14 +400,18 @@ def observables_at(t, c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def observables_final(c):
     """Observables at t = infinity, in the order of observables_at."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, root_half_a, kappa2_lr_u, kappa2_lr_w, mu, F0_mu, absF0_mu, sqrt_mu, representable) = c
     Q_inf = math.sqrt(inv_y_plus)
     sqrt_y_plus = Q_inf*y_plus
+    sinh_per_D = sinh_coef/(d_1 + d_O)
     if (kind == 2.0):
         F = 0.0
     else:
         F = m
-    resid = 0.0
+    if (kind == 2.0):
+        resid = -m
+    else:
+        resid = 0.0
     if (kind == 2.0):
         K = 0.0
     else:
@@ -417,7 +427,7 @@ def observables_final(c):
     if (kind == 3.0):
         sinhT = ((1.0/2.0))*(F0 - m)*(0.0 if m == 0 else math.copysign(1, m))/(math.sqrt(abs(F0))*math.sqrt(abs(m)))
     else:
-        sinhT = Q_inf*sinh_coef/(d_1 + d_O)
+        sinhT = Q_inf*sinh_per_D
     v = F*inv_kappa
     Kk = K*inv_kappa2
     hv = fast_hypot(v, root_d2)
@@ -426,11 +436,11 @@ def observables_final(c):
     if (C >= 0.0):
         eu = ((1.0/2.0))*C + ((1.0/2.0))*Kk
     else:
-        eu = 2.0*s**2*(d2 + v**2)/(Kk + abs(C))
+        eu = 2.0*small_ratio*sv
     if (C <= 0.0):
         ew = -(1.0/2.0)*C + ((1.0/2.0))*Kk
     else:
-        ew = 2.0*s**2*(d2 + v**2)/(Kk + abs(C))
+        ew = 2.0*small_ratio*sv
     if (kind == 2.0):
         norm_u2 = 0.0
     else:
@@ -442,7 +452,7 @@ def observables_final(c):
     if (kind == 2.0):
         ntk_plain = 0.0
     else:
-        ntk_plain = kappa**2*(norm_u2 + norm_w2)
+        ntk_plain = eu*kappa2_lr_w + ew*kappa2_lr_u
     if (kind == 2.0):
         cos_uw = (0.0 if F0 == 0 else math.copysign(1, F0))
     else:
@@ -464,10 +474,8 @@ def observables_final(c):
         rot_w = 0.0
     else:
         rot_w = fast_atan2(root_d2*root_w*abs(sinhT), dw_half*expT + exp_mT*sw_half)
-    if (kind == 2.0):
-        loss_excess = ((1.0/2.0))*m**2*x_var
-    else:
-        loss_excess = ((1.0/2.0))*resid**2*x_var
+    scaled_resid = resid*root_half_a
+    loss_excess = scaled_resid**2
     return (F, K, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess,)
 
 
@@ -475,7 +483,7 @@ def observables_final(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def order_parameters(c):
     """Order parameters of spec E.1 (gamma, gamma0, zeta, K_inf/K0, K_inf/K0 - 1, r, dominant: 0 u, 1 w) and t_1/2."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, root_half_a, kappa2_lr_u, kappa2_lr_w, mu, F0_mu, absF0_mu, sqrt_mu, representable) = c
     gamma = g*abs(m)/K0
     gamma0 = g*abs(F0)/K0
     if (d2 == 0.0):
@@ -521,26 +529,17 @@ def order_parameters(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def slope_at(t, c):
     """The slope F at time t (the first observable of observables_at)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, root_half_a, kappa2_lr_u, kappa2_lr_w, mu, F0_mu, absF0_mu, sqrt_mu, representable) = c
     E_s, omE = _exp_decay(lam*t, -log_unit, e_star, inv_e_star)
-    if (kind < 2.0):
-        A_q = 0.0
-    elif (lam*t >= 1.0):
-        A_q = omE/abs(m)
-    elif (lam*t >= 2.2250738585072e-308):
-        A_q = g*omE*x_var/lam
-    else:
-        A_q = g*t*x_var
-    X_lg = A_q*absF0_mu + E_s*mu
     N = n_1 + n_O*omE + _unit_product(E_s, n_Es, n_E, e_star)
     D = d_1 + d_O*omE + _unit_product(E_s, d_Es, d_E, e_star)
     inv_N = 1.0/N
     inv_D = 1.0/D
     h = inv_D + inv_N
     if (kind == 2.0):
-        F = E_s*F0_mu/(A_q*absF0_mu + mu)
+        F = E_s*F0_mu/(absF0_mu*((omE/abs(m)) if (lam*t >= 1.0) else (g*omE*x_var/lam) if (lam*t >= 2.2250738585072e-308) else (g*t*x_var)) + mu)
     elif (kind == 3.0):
-        F = F0_mu/X_lg
+        F = F0_mu/(E_s*mu + absF0_mu*((omE/abs(m)) if (lam*t >= 1.0) else (g*omE*x_var/lam) if (lam*t >= 2.2250738585072e-308) else (g*t*x_var)))
     elif (kind == 0.0):
         F = h*(E_s*F0_hs + m_h*omE)
     else:
@@ -552,7 +551,7 @@ def slope_at(t, c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def ntk_plain_final(c):
     """The un-weighted NTK at t = infinity (as in observables_final)."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, root_half_a, kappa2_lr_u, kappa2_lr_w, mu, F0_mu, absF0_mu, sqrt_mu, representable) = c
     if (kind == 2.0):
         F = 0.0
     else:
@@ -563,26 +562,21 @@ def ntk_plain_final(c):
         K = Kinf
     v = F*inv_kappa
     Kk = K*inv_kappa2
+    hv = fast_hypot(v, root_d2)
+    sv = hv*s
+    small_ratio = sv/(Kk + abs(C))
     if (C >= 0.0):
         eu = ((1.0/2.0))*C + ((1.0/2.0))*Kk
     else:
-        eu = 2.0*s**2*(d2 + v**2)/(Kk + abs(C))
+        eu = 2.0*small_ratio*sv
     if (C <= 0.0):
         ew = -(1.0/2.0)*C + ((1.0/2.0))*Kk
     else:
-        ew = 2.0*s**2*(d2 + v**2)/(Kk + abs(C))
-    if (kind == 2.0):
-        norm_u2 = 0.0
-    else:
-        norm_u2 = eu*inv_lr_w
-    if (kind == 2.0):
-        norm_w2 = 0.0
-    else:
-        norm_w2 = ew*inv_lr_u
+        ew = 2.0*small_ratio*sv
     if (kind == 2.0):
         ntk_plain = 0.0
     else:
-        ntk_plain = kappa**2*(norm_u2 + norm_w2)
+        ntk_plain = eu*kappa2_lr_w + ew*kappa2_lr_u
     return (ntk_plain,)
 
 
@@ -590,7 +584,7 @@ def ntk_plain_final(c):
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def kernel_baseline_at(t, c):
     """Slope of the network with its NTK frozen at K0, at time t."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, representable, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, mu, F0_mu, absF0_mu, sqrt_mu) = c
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, m, s, g, C, Kc, F0, K0, Kinf_fwd, kind, Kinf, lam, y0, y_plus, inv_y_plus, c0, c1, psi0_arg, psi0_sign, dy0, dy0_c1, n_1, n_E, n_O, d_1, d_E, d_O, h_1, h_0, F0_h, m_h, log_estar, cross, log_unit, e_star, inv_e_star, n_Es, d_Es, F0_hs, resid_coef, resid_coef_s, half_Kc, sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef, root_u, root_w, du_half, su_half, dw_half, sw_half, root_d2, inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w, root_half_a, kappa2_lr_u, kappa2_lr_w, mu, F0_mu, absF0_mu, sqrt_mu, representable) = c
     F_kernel = m + (F0 - m)*math.exp(-K0*t*x_var)
     return (F_kernel,)
 
@@ -742,7 +736,8 @@ def _gap_probe(t, c, a, g, m, f0, k0, y0):
     else:  # the product left the float range: one log per factor
         lv = math.log(k / k0) + math.log(y / y0) + a * k0 * t
     q = g * g * (f * y + k * (f - f0) * (f + f0) / (k + k0))
-    return lv, -a * q / k, f * m > 0.0 and q > 0.0, True, y, k
+    same_side = f > 0.0 and m > 0.0 or f < 0.0 and m < 0.0  # (not f m > 0: the product may underflow)
+    return lv, -a * q / k, same_side and q > 0.0, True, y, k
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")

@@ -169,6 +169,8 @@ sqrt_y0, inv_sqrt_y0, sinh_num, sinh_coef = (_sym(n) for n in ("sqrt_y0", "inv_s
 e_star = _sym("e_star", nonnegative=True)  # exp(log_unit): E* unless F crosses 0 only after E < e^-700
 root_u, root_w, root_d2 = (_sym(n, nonnegative=True) for n in ("root_u", "root_w", "root_d2"))
 du_half, su_half, dw_half, sw_half = (_sym(n) for n in ("du_half", "su_half", "dw_half", "sw_half"))
+kappa2_lr_u, kappa2_lr_w = _sym("kappa2_lr_u", positive=True), _sym("kappa2_lr_w", positive=True)  # kappa^2/eta
+root_half_a, scaled_resid = _sym("root_half_a", positive=True), _sym("scaled_resid")  # sqrt(a/2), sqrt(a/2) (F - m)
 inv_kappa, inv_kappa2, inv_lr_u, inv_lr_w = (
     _sym(n, positive=True) for n in ("inv_kappa", "inv_kappa2", "inv_lr_u", "inv_lr_w")
 )  # multiply by these instead of dividing by kappa, kappa^2, eta_u, eta_w at every time
@@ -222,6 +224,8 @@ def _exp_asinh(X, K_of_X):
 
 
 _Y_F0, _Y_M = _exp_asinh_m1(F0, K0), _exp_asinh_m1(m, Kinf_fwd)
+#: The sign of m F0, from the signs (the product m F0 underflows to 0 for |m F0| < 5e-324, e.g. 1e-186 each)
+_SIGNS = sp.sign(m) * sp.sign(F0)
 
 CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (m, xy_cov / x_var),
@@ -235,9 +239,9 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (
         kind,
         sp.Piecewise(
-            (2, KC_ZERO & (m * F0 <= 0)),
-            (3, (m * F0 > 0) & (Kc <= _LOGISTIC_KC * g * sp.Min(sp.Abs(F0), sp.Abs(m)))),
-            (1, m * F0 < 0),
+            (2, KC_ZERO & (_SIGNS <= 0)),
+            (3, (_SIGNS > 0) & (Kc <= _LOGISTIC_KC * g * sp.Min(sp.Abs(F0), sp.Abs(m)))),
+            (1, _SIGNS < 0),
             (0, True),
         ),
     ),
@@ -278,21 +282,6 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     # (and psi0_arg may have overflowed).
     (dy0, sp.Piecewise((psi0_sign * sp.Min(y0, y_plus) * psi0_arg, psi0_arg <= 1), (y0 - y_plus, True))),
     (dy0_c1, c1 * dy0),
-    # 1 where float64 holds the cell's solution: the NTK scales and rate, and (outside kinds 2 and 3, which
-    # do not use them) y0 and y+ (0 for a nan or an overflow; see ``phasefl.solve.DOMAIN``)
-    (
-        representable,
-        sp.Piecewise(
-            (
-                1,
-                (K0 <= _HUGE)
-                & (Kinf_fwd <= _HUGE)
-                & (lam <= _HUGE)
-                & (LOGISTIC_OR_DEGENERATE | ((y0 >= _TINY) & (y0 <= _HUGE) & (y_plus >= _TINY) & (y_plus <= _HUGE))),
-            ),
-            (0, True),
-        ),
-    ),
 ]
 
 #: The factors of the time program that do not depend on t, computed once per cell (the end of CELL).
@@ -343,6 +332,9 @@ HOISTED: list[tuple[sp.Symbol, sp.Expr]] = [
     (inv_kappa2, 1 / kappa**2),
     (inv_lr_u, 1 / lr_u),
     (inv_lr_w, 1 / lr_w),
+    (root_half_a, sp.sqrt(x_var / 2)),
+    (kappa2_lr_u, kappa**2 * inv_lr_u),
+    (kappa2_lr_w, kappa**2 * inv_lr_w),
     # 1/|F0| unless |m| <= |F0| <= 1 (then F0 |A| cannot underflow where it matters) or F0 is below the normal range
     (
         mu,
@@ -355,6 +347,28 @@ HOISTED: list[tuple[sp.Symbol, sp.Expr]] = [
     (sqrt_mu, sp.sqrt(mu)),
 ]
 CELL += HOISTED
+# 1 where float64 holds the cell's solution (see ``phasefl.solve.DOMAIN``; 0 for a nan too): every cell constant
+# is finite; the NTK scales and the rate do not underflow unless they are exactly 0 (Kc and F0 only where their
+# factors are), and outside kinds 2 and 3 (which need neither) the rate is normal; the weights (v = F/kappa,
+# K/kappa^2) at t = 0 and t = infinity are finite.
+CELL.append(
+    (
+        representable,
+        sp.Piecewise(
+            (
+                1,
+                sp.And(*(sp.Abs(sym) <= _HUGE for sym, _ in CELL if sym != psi0_arg))  # (which may overflow)
+                & ((Kc >= _TINY) | (sp.Eq(C, 0) & sp.Eq(d2, 0)))
+                & ((sp.Abs(F0) >= _TINY) | sp.Eq(uw, 0))
+                & ((K0 >= _TINY) | sp.Eq(F0, 0))
+                & (LOGISTIC_OR_DEGENERATE | (lam >= _TINY))
+                & (sp.Max(sp.Abs(F0), sp.Abs(m)) * inv_kappa <= _HUGE)
+                & (sp.Max(K0, Kinf_fwd) * inv_kappa2 <= _HUGE),
+            ),
+            (0, True),
+        ),
+    )
+)
 
 
 def unhoist(expr: sp.Expr) -> sp.Expr:
@@ -368,11 +382,10 @@ def unhoist(expr: sp.Expr) -> sp.Expr:
 CONSTANTS = tuple(INPUTS) + tuple(sp.flatten(target for target, _ in CELL))
 
 
-def _observe(F_, resid_, K_, expT_, exp_mT_, sinhT_, final=False) -> list[tuple[sp.Symbol, sp.Expr]]:
-    """Observables of spec D.4/D.6 from the slope, residual, NTK, e^{+-T} and sinh T. At t = infinity
-    (``final``) v = m/kappa, and the smaller layer norm is written with v^2 (no square root: the sweeps'
-    ntk_plain_final needs no other)."""
-    small = 2 * s**2 * (v**2 + d2) / (Kk + sp.Abs(C)) if final else 2 * sv * small_ratio
+def _observe(F_, resid_, K_, expT_, exp_mT_, sinhT_) -> list[tuple[sp.Symbol, sp.Expr]]:
+    """Observables of spec D.4/D.6 from the slope, residual, NTK, e^{+-T} and sinh T (at t = infinity,
+    v = m/kappa)."""
+    small = 2 * sv * small_ratio
     return [
         (F, F_),
         (resid, resid_),
@@ -392,7 +405,8 @@ def _observe(F_, resid_, K_, expT_, exp_mT_, sinhT_, final=False) -> list[tuple[
         (ew, sp.Piecewise(((Kk - C) / 2, C <= 0), (small, True))),
         (norm_u2, eu * inv_lr_w),
         (norm_w2, ew * inv_lr_u),
-        (ntk_plain, kappa**2 * (norm_u2 + norm_w2)),
+        # kappa^2 (|u|^2 + |w|^2) through kappa^2/eta: a layer norm may overflow where kappa^2 times it does not
+        (ntk_plain, eu * kappa2_lr_w + ew * kappa2_lr_u),
         # cos = v/sqrt(v^2 + D^2); when v and D are both 0, u and w are parallel (D = 0) and F keeps the sign
         # of F0 (v = 0 by underflow as F decays to 0), unless F0 = 0, where one of the layers is 0.
         (cos_uw, sp.Piecewise((v / hv, hv > 0), (sp.nan, sp.Eq(F0, 0)), (sp.sign(F0), True))),
@@ -412,7 +426,9 @@ def _observe(F_, resid_, K_, expT_, exp_mT_, sinhT_, final=False) -> list[tuple[
                 (sp.atan2(root_d2 * root_w * sp.Abs(sinhT), expT * dw_half + exp_mT * sw_half), True),
             ),
         ),
-        (loss_excess, x_var * resid**2 / 2),
+        # a (F - m)^2/2 as (sqrt(a/2) (F - m))^2: the square of F - m alone may overflow
+        (scaled_resid, root_half_a * resid),
+        (loss_excess, scaled_resid**2),
     ]
 
 
@@ -447,8 +463,7 @@ _exp_mT = sqrt_y * inv_sqrt_y0
 _sinhT = sinh_coef * omE * Q_D
 
 #: Kinds 2 and 3: (1 - E)/|m| (lam = a g|m| there), exact where lam t is tiny or underflows.
-_A_TIME = sp.Piecewise(
-    (0, kind < 2),
+A_TIME = sp.Piecewise(
     (omE / sp.Abs(m), lam * t >= 1),
     (x_var * g * t * (omE / (lam * t)), lam * t >= _TINY),
     (x_var * g * t, True),
@@ -457,7 +472,7 @@ _A_TIME = sp.Piecewise(
 AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = (
     [
         ((E_s, omE), ExpDecay(lam * t, -log_unit, e_star, inv_e_star)),
-        (A_q, _A_TIME),
+        (A_q, sp.Piecewise((0, kind < 2), (A_TIME, True))),
         (X_lg, absF0_mu * A_q + E_s * mu),
         (R_lg, sp.Piecewise((0, kind < 3), (E_s * mu / X_lg, True))),
     ]
@@ -465,8 +480,9 @@ AT: list[tuple[sp.Symbol | tuple[sp.Symbol, ...], sp.Expr]] = (
     + _observe(
         sp.Piecewise(  # (kinds 2 and 3 have e_star = 1, so E_s = E)
             # m F0 E/(m - F0 (1 - E)) (and F0/(1 + a g|F0| t) for m = 0), both scaled by mu
-            (F0_mu * E_s / (mu + absF0_mu * A_q), DEGENERATE),
-            (F0_mu / X_lg, LOGISTIC),  # m F0/(F0 (1 - E) + m E), scaled by mu
+            # (A written out, not the symbol A_q: the slope alone then computes it in these branches only)
+            (F0_mu * E_s / (mu + absF0_mu * A_TIME), DEGENERATE),
+            (F0_mu / (absF0_mu * A_TIME + E_s * mu), LOGISTIC),  # m F0/(F0 (1 - E) + m E), scaled by mu
             (_slope_same_sign, GENERAL_SAME_SIGN),
             # cross h (E - E*) = cross h e_star (E_s - E*/e_star); E*/e_star = 1 unless the unit is floored
             (cross * hE * e_star * (expm1(-lam * t - log_unit) - expm1(log_estar - log_unit)), True),
@@ -515,10 +531,15 @@ _final_degenerate = {
     norm_u2: 0,
     norm_w2: 0,
     cos_uw: sp.sign(F0),
-    loss_excess: x_var * m**2 / 2,
+    resid: -m,
 }
 Q_inf, sqrt_y_plus = _sym("Q_inf", nonnegative=True), _sym("sqrt_y_plus", nonnegative=True)  # 1/sqrt(y+), sqrt(y+)
-FINAL: list[tuple[sp.Symbol, sp.Expr]] = [(Q_inf, sp.sqrt(inv_y_plus)), (sqrt_y_plus, Q_inf * y_plus)] + [
+sinh_per_D = _sym("sinh_per_D")  # sinh_coef/(d_1 + d_O), before the factor Q_inf (their product first may overflow)
+FINAL: list[tuple[sp.Symbol, sp.Expr]] = [
+    (Q_inf, sp.sqrt(inv_y_plus)),
+    (sqrt_y_plus, Q_inf * y_plus),
+    (sinh_per_D, sinh_coef / (d_1 + d_O)),
+] + [
     (
         target,
         sp.Piecewise((_final_degenerate[target], DEGENERATE), (expr, True)) if target in _final_degenerate else expr,
@@ -533,9 +554,8 @@ FINAL: list[tuple[sp.Symbol, sp.Expr]] = [(Q_inf, sp.sqrt(inv_y_plus)), (sqrt_y_
         # the time program's sinh T at E = 0 (N = n_1 + n_O, D = d_1 + d_O)
         sp.Piecewise(
             ((F0 - m) * sp.sign(m) / (2 * sp.sqrt(sp.Abs(m)) * sp.sqrt(sp.Abs(F0))), LOGISTIC),
-            (sinh_coef * Q_inf / (d_1 + d_O), True),
+            (sinh_per_D * Q_inf, True),
         ),
-        final=True,
     )
 ]
 
@@ -751,7 +771,7 @@ def _riccati_program_claims() -> dict[str, sp.Expr]:
     n_ratio = (yp * solution.PRODUCT_FORM[solution.n_minus] / solution.PRODUCT_FORM[solution.n_plus]).subs(product)
     # the hoisted factors, with e_star = E/E_s kept as a symbol: any positive e_star gives the same program
     defs = {target: expr for target, expr in HOISTED if target not in (log_estar, cross, e_star, inv_e_star)}
-    final = {target: expr for target, expr in FINAL[:2]}  # Q_inf, sqrt_y_plus
+    final = {target: expr for target, expr in FINAL[:3]}  # Q_inf, sqrt_y_plus, sinh_per_D
     final[sqrt_y_plus] = final[sqrt_y_plus].subs(final)
     hoisted_num = dy0_c1 * (y0 + inv_y_plus) / 2
     out: dict[str, sp.Expr] = {}
@@ -804,12 +824,12 @@ def _logistic_claims() -> dict[str, sp.Expr]:
     at = dict(AT)
 
     def scaled(expr):
-        expr = expr.subs(R_lg, at[R_lg].args[-1].expr).subs(X_lg, at[X_lg])
+        expr = expr.subs(A_TIME, A_q).subs(R_lg, at[R_lg].args[-1].expr).subs(X_lg, at[X_lg])
         return expr.subs({mu: mu_pos, F0_mu: F0 * mu_pos, absF0_mu: sp.Abs(F0) * mu_pos, sqrt_mu: sp.sqrt(mu_pos)})
 
     out["A = (1 - E)/|m| (lam = a g|m|): for lam t >= 1, and as a g t (1 - E)/(lam t) below"] = sum(
-        sp.simplify(at[A_q].args[i].expr.subs({lam: x_var * g * m_pos, m: m_pos, omE: 1 - E_t}) - (1 - E_t) / m_pos)
-        for i in (1, 2)
+        sp.simplify(A_TIME.args[i].expr.subs({lam: x_var * g * m_pos, m: m_pos, omE: 1 - E_t}) - (1 - E_t) / m_pos)
+        for i in (0, 1)
     )
     logistic = {F0: f_pos, m: m_pos, A_q: (1 - E_t) / m_pos, E_s: E_t}
     F_log = scaled(at[F].args[1].expr).subs(logistic)
@@ -821,7 +841,7 @@ def _logistic_claims() -> dict[str, sp.Expr]:
     out["collapse (kind 2): F = m F0 E/(m - F0 (1 - E)) for m F0 < 0, and F0/(1 + a g F0 t) for m = 0"] = sp.simplify(
         F_deg.subs(collapse) - (-m_pos * f_pos * E_t / (-m_pos - f_pos * (1 - E_t)))
     ) + sp.simplify(
-        F_deg.subs({F0: f_pos, A_q: at[A_q].args[-1].expr, E_s: 1}) - solution.F_logistic_zero_target.subs(F0, f_pos)
+        F_deg.subs({F0: f_pos, A_q: A_TIME.args[-1].expr, E_s: 1}) - solution.F_logistic_zero_target.subs(F0, f_pos)
     )
     e_T = scaled(at[expT].args[0].expr)
     sinh_forms = [scaled(at[sinhT].args[i].expr) for i in (0, 1)]
@@ -854,9 +874,12 @@ def _rotation_and_norm_claims() -> dict[str, sp.Expr]:
         uu, sp.sqrt(pq[0]) / sp.sqrt(pq[1]), *pq, uw
     ).doit() - AddRootProduct(uu, sp.sqrt(pq[0]) / sp.sqrt(pq[1]), *pq, uw).rewrite(sp.Add)
     hv_ = sp.sqrt(v**2 + d2)
-    small_at = dict(AT)[eu].args[1].expr.subs(small_ratio, sv / (Kk + sp.Abs(C))).subs(sv, s * hv_)
-    small_final = dict(FINAL)[eu].args[1].expr
-    out["small layer norm: 2 sv (sv/(Kk + |C|)) = 2 s^2 (v^2 + D^2)/(Kk + |C|), at t and at t = infinity"] = (
-        small_at - 2 * s**2 * (v**2 + d2) / (Kk + sp.Abs(C))
-    ) ** 2 + (small_at - small_final) ** 2
+    out["small layer norm: 2 sv (sv/(Kk + |C|)) = 2 s^2 (v^2 + D^2)/(Kk + |C|), at t and at t = infinity"] = sum(
+        (
+            dict(program)[eu].args[1].expr.subs(small_ratio, sv / (Kk + sp.Abs(C))).subs(sv, s * hv_)
+            - 2 * s**2 * (v**2 + d2) / (Kk + sp.Abs(C))
+        )
+        ** 2
+        for program in (AT, FINAL)
+    )
     return out
