@@ -21,10 +21,14 @@ import numpy as np
 from ._generated.closed_form import (  # the generated module's own names, where this code runs
     CONSTANTS,
     EXPONENTS,
+    GD_CONSTANTS,
     OBSERVABLES,
     ORDER_PARAMETERS,
     cell_constants,
     exponents,
+    gd_cell_constants,
+    gd_observables,
+    gd_step,
     kernel_baseline_at,
     ntk_plain_final,
     observables_at,
@@ -521,3 +525,87 @@ def fill_exponent_grid(exps, out):
         res = exponents(exps[0, i], exps[1, i], exps[2, i], exps[3, i], exps[4, i])
         for k in range(N_EXPONENTS):
             out[k, i] = res[k]
+
+
+# ---- gradient descent: the exact map (phasefl.symbolic.gd), iterated ----
+
+#: ``final`` of a gradient-descent run is its t -> infinity limit when, at the last requested step, the
+#: residual contracts (|R'/R| < 1) and the multipliers have less than this relative motion left (sum of |alpha|).
+GD_FINAL_TOL = 1e-12
+#: A, B and delta are rescaled by a power of two (exactly) when the largest leaves [2^-256, 2^256], so that
+#: their squares times the Gram numbers stay representable whatever the init's scale (the scale is 2^e).
+_GD_BIG = 2.0**256
+_GD_M, _GD_R0, _GD_HAK = (GD_CONSTANTS.index(name) for name in ("m", "R0", "hak_s"))
+#: The observables of a run that has left float64's range: F, the angles nan (the sign of F flips from step
+#: to step, the directions are lost), the NTKs, norms and loss inf (the weights have overflowed).
+GD_DIVERGED = tuple(math.nan if name in ("F", "cos_uw", "rot_u", "rot_w") else math.inf for name in OBSERVABLES)
+
+
+@numba.njit(cache=True, inline="always")
+def gd_column_constants(inputs, i, h):
+    """Gradient-descent cell constants of column i of the (9, n) input array, step h."""
+    return gd_cell_constants(
+        inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
+        inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i], h,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def gd_advance(a, b, dl, r, e, n, c):
+    """n steps of the state (a, b, dl: A, B, delta in units of 2^e; r = F - m). Returns the state, R'/R of the
+    last step (nan without one), and -1, or the number of steps done when the next one left float64's range
+    (then the state is the last finite one)."""
+    factor = math.nan
+    for k in range(n):
+        a1, b1, dl1, r1, factor = gd_step(a, b, dl, r, 2 * e, c)
+        if not (abs(r1) < math.inf and abs(a1) < math.inf and abs(b1) < math.inf and abs(dl1) < math.inf):
+            return a, b, dl, r, e, factor, k  # (nan fails the comparisons too)
+        a, b, dl, r = a1, b1, dl1, r1
+        big = max(abs(a), max(abs(b), abs(dl)))
+        if big > _GD_BIG or 0.0 < big < 1.0 / _GD_BIG:
+            shift = math.frexp(big)[1]
+            a, b, dl = math.ldexp(a, -shift), math.ldexp(b, -shift), math.ldexp(dl, -shift)
+            e += shift
+    return a, b, dl, r, e, factor, -1
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def fill_gd_trajectories(inputs, h, counts, out, fin, diverged_at):
+    """Gradient descent with step h from every column of inputs (9, n), observed after counts[j] steps
+    (sorted, non-negative): out (N_OBS, n, T). fin (N_OBS, n): the limit t -> infinity where the run has
+    converged by the last count (F = m, no loss; the rest as there), GD_DIVERGED where it diverged, else nan.
+    diverged_at (n,): the number of steps after which the state left float64's range, or -1."""
+    for i in numba.prange(inputs.shape[1]):
+        c = gd_column_constants(inputs, i, h)
+        a, b, dl, r, e = 1.0, 1.0, 0.0, c[_GD_R0], 0
+        done = 0
+        diverged_at[i] = -1
+        for j in range(counts.shape[0]):
+            if diverged_at[i] < 0:
+                a, b, dl, r, e, factor, bad = gd_advance(a, b, dl, r, e, counts[j] - done, c)
+                if bad >= 0:
+                    diverged_at[i] = done + bad
+                done = counts[j]
+            if diverged_at[i] >= 0:
+                for k in range(N_OBS):
+                    out[k, i, j] = GD_DIVERGED[k]
+            else:
+                obs = gd_observables(a, b, dl, r, 2 * e, c)
+                for k in range(N_OBS):
+                    out[k, i, j] = obs[k]
+        if diverged_at[i] >= 0:
+            for k in range(N_OBS):
+                fin[k, i] = GD_DIVERGED[k]
+            continue
+        factor = gd_advance(a, b, dl, r, e, 1, c)[5]  # R'/R at the last state: its contraction
+        alpha = c[_GD_HAK] * r
+        rho = abs(factor)
+        if alpha == 0.0 or (rho < 1.0 and abs(alpha) <= GD_FINAL_TOL * (1.0 - rho)):
+            obs = gd_observables(a, b, dl, r, 2 * e, c)
+            for k in range(N_OBS):
+                fin[k, i] = obs[k]
+            fin[_O_F, i] = c[_GD_M]
+            fin[_O_LOSS, i] = 0.0
+        else:
+            for k in range(N_OBS):
+                fin[k, i] = math.nan
