@@ -18,7 +18,7 @@ INPUTS = ('output_scale', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', '
 OBSERVABLES = ('F', 'ntk', 'ntk_plain', 'norm_u2', 'norm_w2', 'cos_uw', 'rot_u', 'rot_w', 'loss_excess')
 ORDER_PARAMETERS = ('gamma', 'gamma0', 'zeta', 'ntk_ratio', 'ntk_rel_change', 'imbalance', 'dominant_w', 't_half')
 EXPONENTS = ('x', 'rho', 'gamma', 'gamma0', 'phi0', 'k0', 'ntk_change', 'label')
-GD_CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'h', 'm', 's', 'C', 'root_u', 'root_w', 'root_d2', 'c_uw', 'x_sum', 'y_cross', 'pq_product', 'P0', 'Q0', 'F0', 'R0', 'ha', 'hak_s', 'du_half', 'su_half', 'dw_half', 'sw_half', 'inv_lr_u', 'inv_lr_w')
+GD_CONSTANTS = ('kappa', 'lr_u', 'lr_w', 'x_var', 'xy_cov', 'uu', 'ww', 'uw', 'd2', 'h', 'm', 's', 'ux0', 'wx0', 'wy0', 'R0', 'ha', 'hak_s')
 DESCRIPTIONS = {  # name -> (long name, units)
     'output_scale': ('output scale kappa', '1'),
     'lr_u': ('learning rate eta_u of u', '1/(time E[x^2])'),
@@ -588,107 +588,66 @@ def gd_cell_constants(kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, h):
     """Gradient-descent cell constants (names in GD_CONSTANTS)."""
     m = xy_cov/x_var
     s = math.sqrt(lr_u)*math.sqrt(lr_w)
-    C = _diff_of_products(lr_w, uu, lr_u, ww)
-    root_u = math.sqrt(lr_u)/math.sqrt(lr_w)
-    root_w = math.sqrt(lr_w)/math.sqrt(lr_u)
-    root_d2 = math.sqrt(d2)
-    c_uw = root_u*ww + root_w*uu
-    x_sum = ww/lr_w + uu/lr_u
-    y_cross = 2.0*uw/s
-    pq_product = C**2/s**4 + 4.0*d2/s**2
-    if (y_cross >= 0.0):
-        P0 = x_sum + y_cross
+    ux0 = math.sqrt(uu)/math.sqrt(lr_u)
+    if (uu == 0.0):
+        wx0 = math.sqrt(ww)/math.sqrt(lr_w)
     else:
-        P0 = pq_product/(x_sum - y_cross)
-    if (y_cross <= 0.0):
-        Q0 = x_sum - y_cross
+        wx0 = uw/(math.sqrt(lr_w)*math.sqrt(uu))
+    if (uu == 0.0):
+        wy0 = 0.0
     else:
-        Q0 = pq_product/(x_sum + y_cross)
-    F0 = kappa*uw
-    R0 = F0 - m
+        wy0 = math.sqrt(d2)/(math.sqrt(lr_w)*math.sqrt(uu))
+    R0 = kappa*uw - m
     ha = h*x_var
     hak_s = h*kappa*s*x_var
-    du_half = ((1.0/2.0))*_add_root_product(uu, root_u, lr_u, lr_w, -uw)
-    su_half = ((1.0/2.0))*_add_root_product(uu, root_u, lr_u, lr_w, uw)
-    dw_half = ((1.0/2.0))*_add_root_product(ww, root_w, lr_w, lr_u, -uw)
-    sw_half = ((1.0/2.0))*_add_root_product(ww, root_w, lr_w, lr_u, uw)
-    inv_lr_u = 1.0/lr_u
-    inv_lr_w = 1.0/lr_w
-    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, h, m, s, C, root_u, root_w, root_d2, c_uw, x_sum, y_cross, pq_product, P0, Q0, F0, R0, ha, hak_s, du_half, su_half, dw_half, sw_half, inv_lr_u, inv_lr_w,)
+    return (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, h, m, s, ux0, wx0, wy0, R0, ha, hak_s,)
 
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def gd_step(A, B, dl, R, e2, c):
-    """One gradient-descent step of the state (A, B, delta in units of 2^(e2/2), R = F - m): the next A, B, delta, R and R'/R."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, h, m, s, C, root_u, root_w, root_d2, c_uw, x_sum, y_cross, pq_product, P0, Q0, F0, R0, ha, hak_s, du_half, su_half, dw_half, sw_half, inv_lr_u, inv_lr_w) = c
-    sig = ((1.0/2.0))*A + ((1.0/2.0))*B
-    p_term = A**2*P0
-    q_term = B**2*Q0
-    v_ab = ((1.0/4.0))*s*(p_term - q_term)
-    v_sd = c_uw*dl*sig + uw*(dl**2 + sig**2)
-    if (p_term + q_term <= 2.0*abs(p_term - q_term)):
-        v_s = v_ab
-    else:
-        v_s = v_sd
-    kk_s = ((1.0/2.0))*s**2*(p_term + q_term)
-    F = kappa*math.ldexp(v_s, e2)
-    K = kappa**2*math.ldexp(kk_s, e2)
+def gd_step(u1, u2, w1, w2, R, e2, c):
+    """One gradient-descent step of the state (u~, w~ in the plane of u0, w0, in units of 2^(e2/2); R = F - m): the next u~, w~, R and R'/R."""
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, h, m, s, ux0, wx0, wy0, R0, ha, hak_s) = c
+    dot_s = _diff_of_products(u1, w1, -u2, w2)
+    nu_s = u1**2 + u2**2
+    nw_s = w1**2 + w2**2
+    F = kappa*s*math.ldexp(dot_s, e2)
+    K = kappa**2*s**2*math.ldexp(nu_s + nw_s, e2)
     alpha = R*hak_s
     factor = -ha*(-F*alpha*kappa*s + K) + 1.0
-    A_next = A*(1.0 - alpha)
-    B_next = B*(alpha + 1.0)
-    dl_next = -alpha*sig + dl
+    u1_next = -alpha*w1 + u1
+    u2_next = -alpha*w2 + u2
+    w1_next = -alpha*u1 + w1
+    w2_next = -alpha*u2 + w2
     R_next = R*factor
-    return (A_next, B_next, dl_next, R_next, factor,)
+    return (u1_next, u2_next, w1_next, w2_next, R_next, factor,)
 
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def gd_observables(A, B, dl, R, e2, c):
+def gd_observables(u1, u2, w1, w2, R, e2, c):
     """Observables of the gradient-descent state, in the order of observables_at."""
-    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, h, m, s, C, root_u, root_w, root_d2, c_uw, x_sum, y_cross, pq_product, P0, Q0, F0, R0, ha, hak_s, du_half, su_half, dw_half, sw_half, inv_lr_u, inv_lr_w) = c
-    sig = ((1.0/2.0))*A + ((1.0/2.0))*B
-    p_term = A**2*P0
-    q_term = B**2*Q0
-    v_ab = ((1.0/4.0))*s*(p_term - q_term)
-    v_sd = c_uw*dl*sig + uw*(dl**2 + sig**2)
-    if (p_term + q_term <= 2.0*abs(p_term - q_term)):
-        v_s = v_ab
-    else:
-        v_s = v_sd
-    kk_s = ((1.0/2.0))*s**2*(p_term + q_term)
-    F = kappa*math.ldexp(v_s, e2)
-    K = kappa**2*math.ldexp(kk_s, e2)
-    ab = A*B
-    cn_s = C*ab
-    rd_s = root_d2*abs(ab)
-    hv_s = fast_hypot(v_s, rd_s)
-    sv_s = hv_s*s
-    small_s = 2.0*sv_s**2/(kk_s + abs(cn_s))
-    if (cn_s >= 0.0):
-        eu = ((1.0/2.0))*cn_s + ((1.0/2.0))*kk_s
-    else:
-        eu = small_s
-    if (cn_s <= 0.0):
-        ew = -(1.0/2.0)*cn_s + ((1.0/2.0))*kk_s
-    else:
-        ew = small_s
-    norm_u2 = inv_lr_w*math.ldexp(eu, e2)
-    norm_w2 = inv_lr_u*math.ldexp(ew, e2)
+    (kappa, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, h, m, s, ux0, wx0, wy0, R0, ha, hak_s) = c
+    dot_s = _diff_of_products(u1, w1, -u2, w2)
+    nu_s = u1**2 + u2**2
+    nw_s = w1**2 + w2**2
+    F = kappa*s*math.ldexp(dot_s, e2)
+    K = kappa**2*s**2*math.ldexp(nu_s + nw_s, e2)
+    norm_u2 = lr_u*math.ldexp(nu_s, e2)
+    norm_w2 = lr_w*math.ldexp(nw_s, e2)
     ntk_plain = kappa**2*(norm_u2 + norm_w2)
-    if (hv_s > 0.0):
-        cos_uw = v_s/hv_s
-    else:
+    if (nu_s == 0.0) or (nw_s == 0.0):
         cos_uw = math.nan
+    else:
+        cos_uw = min(1.0, max(-1.0, dot_s/(math.sqrt(nu_s)*math.sqrt(nw_s))))
     if (uu == 0.0):
         rot_u = math.nan
     else:
-        rot_u = fast_atan2(root_d2*root_u*abs(dl), A*su_half + B*du_half)
+        rot_u = fast_atan2(abs(u2), u1)
     if (ww == 0.0):
         rot_w = math.nan
     else:
-        rot_w = fast_atan2(root_d2*root_w*abs(dl), A*sw_half + B*dw_half)
+        rot_w = fast_atan2(abs(_diff_of_products(w1, wy0, w2, wx0)), _diff_of_products(w1, wx0, -w2, wy0))
     loss_excess = ((1.0/2.0))*R**2*x_var
     return (F, K, ntk_plain, norm_u2, norm_w2, cos_uw, rot_u, rot_w, loss_excess,)
 
@@ -1186,10 +1145,12 @@ def fill_exponent_grid(exps, out):
 #: ``final`` of a gradient-descent run is its t -> infinity limit when, at the last requested step, the
 #: residual contracts (|R'/R| < 1) and the multipliers have less than this relative motion left (sum of |alpha|).
 GD_FINAL_TOL = 1e-12
-#: A, B and delta are rescaled by a power of two (exactly) when the largest leaves [2^-256, 2^256], so that
-#: their squares times the Gram numbers stay representable whatever the init's scale (the scale is 2^e).
+#: The state's vectors are rescaled by a power of two (exactly) when their largest entry leaves
+#: [2^-256, 2^256], so that squares and products stay representable whatever the init's scale (units 2^e).
 _GD_BIG = 2.0**256
-_GD_M, _GD_R0, _GD_HAK = (GD_CONSTANTS.index(name) for name in ("m", "R0", "hak_s"))
+_GD_M, _GD_UX0, _GD_WX0, _GD_WY0, _GD_R0, _GD_HAK = (
+    GD_CONSTANTS.index(name) for name in ("m", "ux0", "wx0", "wy0", "R0", "hak_s")
+)
 #: The observables of a run that has left float64's range: F, the angles nan (the sign of F flips from step
 #: to step, the directions are lost), the NTKs, norms and loss inf (the weights have overflowed).
 GD_DIVERGED = tuple(math.nan if name in ("F", "cos_uw", "rot_u", "rot_w") else math.inf for name in OBSERVABLES)
@@ -1205,22 +1166,29 @@ def gd_column_constants(inputs, i, h):
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def gd_advance(a, b, dl, r, e, n, c):
-    """n steps of the state (a, b, dl: A, B, delta in units of 2^e; r = F - m). Returns the state, R'/R of the
-    last step (nan without one), and -1, or the number of steps done when the next one left float64's range
-    (then the state is the last finite one)."""
+def gd_advance(x, e, n, c):
+    """n steps of the state x = (u~1, u~2, w~1, w~2 in units of 2^e, R = F - m). Returns the state, e, R'/R of
+    the last step (nan without one), and -1, or the number of steps done when the next one left float64's
+    range (the state is then the last finite one)."""
     factor = math.nan
     for k in range(n):
-        a1, b1, dl1, r1, factor = gd_step(a, b, dl, r, 2 * e, c)
-        if not (abs(r1) < math.inf and abs(a1) < math.inf and abs(b1) < math.inf and abs(dl1) < math.inf):
-            return a, b, dl, r, e, factor, k  # (nan fails the comparisons too)
-        a, b, dl, r = a1, b1, dl1, r1
-        big = max(abs(a), max(abs(b), abs(dl)))
+        nxt = gd_step(x[0], x[1], x[2], x[3], x[4], 2 * e, c)
+        factor = nxt[5]
+        big = max(max(abs(nxt[0]), abs(nxt[1])), max(abs(nxt[2]), abs(nxt[3])))
+        if not (abs(nxt[4]) < math.inf and big < math.inf):  # nan fails the comparisons too
+            return x, e, factor, k
+        x = (nxt[0], nxt[1], nxt[2], nxt[3], nxt[4])
         if big > _GD_BIG or 0.0 < big < 1.0 / _GD_BIG:
             shift = math.frexp(big)[1]
-            a, b, dl = math.ldexp(a, -shift), math.ldexp(b, -shift), math.ldexp(dl, -shift)
+            x = (
+                math.ldexp(x[0], -shift),
+                math.ldexp(x[1], -shift),
+                math.ldexp(x[2], -shift),
+                math.ldexp(x[3], -shift),
+                x[4],
+            )
             e += shift
-    return a, b, dl, r, e, factor, -1
+    return x, e, factor, -1
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
@@ -1231,12 +1199,13 @@ def fill_gd_trajectories(inputs, h, counts, out, fin, diverged_at):
     diverged_at (n,): the number of steps after which the state left float64's range, or -1."""
     for i in numba.prange(inputs.shape[1]):
         c = gd_column_constants(inputs, i, h)
-        a, b, dl, r, e = 1.0, 1.0, 0.0, c[_GD_R0], 0
+        x = (c[_GD_UX0], 0.0, c[_GD_WX0], c[_GD_WY0], c[_GD_R0])
+        e = 0
         done = 0
         diverged_at[i] = -1
         for j in range(counts.shape[0]):
             if diverged_at[i] < 0:
-                a, b, dl, r, e, factor, bad = gd_advance(a, b, dl, r, e, counts[j] - done, c)
+                x, e, factor, bad = gd_advance(x, e, counts[j] - done, c)
                 if bad >= 0:
                     diverged_at[i] = done + bad
                 done = counts[j]
@@ -1244,18 +1213,18 @@ def fill_gd_trajectories(inputs, h, counts, out, fin, diverged_at):
                 for k in range(N_OBS):
                     out[k, i, j] = GD_DIVERGED[k]
             else:
-                obs = gd_observables(a, b, dl, r, 2 * e, c)
+                obs = gd_observables(x[0], x[1], x[2], x[3], x[4], 2 * e, c)
                 for k in range(N_OBS):
                     out[k, i, j] = obs[k]
         if diverged_at[i] >= 0:
             for k in range(N_OBS):
                 fin[k, i] = GD_DIVERGED[k]
             continue
-        factor = gd_advance(a, b, dl, r, e, 1, c)[5]  # R'/R at the last state: its contraction
-        alpha = c[_GD_HAK] * r
+        factor = gd_advance(x, e, 1, c)[2]  # R'/R at the last state: its contraction
+        alpha = c[_GD_HAK] * x[4]
         rho = abs(factor)
         if alpha == 0.0 or (rho < 1.0 and abs(alpha) <= GD_FINAL_TOL * (1.0 - rho)):
-            obs = gd_observables(a, b, dl, r, 2 * e, c)
+            obs = gd_observables(x[0], x[1], x[2], x[3], x[4], 2 * e, c)
             for k in range(N_OBS):
                 fin[k, i] = obs[k]
             fin[_O_F, i] = c[_GD_M]

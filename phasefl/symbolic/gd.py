@@ -27,31 +27,20 @@ observation functions (``KERNELS``), in the style of ``phasefl.symbolic.lowering
 from __future__ import annotations
 
 import sympy as sp
-from sympy.codegen.cfunctions import hypot
 
 from . import lowering
 from .lowering import (
-    AddRootProduct,
     DiffOfProducts,
     cos_uw,
-    du_half,
-    dw_half,
-    inv_lr_u,
-    inv_lr_w,
     loss_excess,
     norm_u2,
     norm_w2,
     ntk_plain,
-    root_d2,
-    root_u,
-    root_w,
     rot_u,
     rot_w,
-    su_half,
-    sw_half,
 )
 from .model import drive
-from .symbols import C, F, F0, K, d2, g, kappa, lr_u, lr_w, m, s, uu, uw, ww, x_var, xy_cov
+from .symbols import C, F, K, d2, g, kappa, lr_u, lr_w, m, s, uu, uw, ww, x_var, xy_cov
 
 h = sp.Symbol("h", positive=True)  # the step
 alpha_n = sp.Symbol("alpha_n", real=True)  # h s kappa (aF - b) at step n
@@ -201,6 +190,14 @@ def claims() -> dict[str, sp.Expr]:
 
 
 # ---- the programs that phasefl.codegen lowers ----
+#
+# The kernels iterate the map on the rescaled weights u~ = u/sqrt(eta_u), w~ = w/sqrt(eta_w) written in an
+# orthonormal basis of the plane of u0 and w0 (u0 along the first axis): two 2-vectors that the map moves by
+# the same arithmetic as the network (u~' = u~ - alpha w~, w~' = w~ - alpha u~), so the observables keep the
+# network's accuracy (the multipliers' quadratic forms lose digits where a layer passes near 0), with
+# alpha = h a kappa s R from the residual R = F - m carried by its own product map (no cancellation near m).
+# The vectors are kept in units of 2^e (the loops rescale them by powers of two), so nothing overflows or
+# underflows before the observables themselves do.
 
 
 class Ldexp(sp.Function):
@@ -217,102 +214,70 @@ def _sym(name: str, **assumptions) -> sp.Symbol:
     return sp.Symbol(name, real=True, **assumptions)
 
 
-e2 = sp.Symbol("e2", integer=True)  # the multipliers are A 2^e, B 2^e, delta 2^e; e2 = 2e
-dl = _sym("dl")  # delta, scaled like A and B
-x_sum, y_cross, pq_product = _sym("x_sum"), _sym("y_cross"), _sym("pq_product")
-P0, Q0, c_uw, R0, ha, hak_s = (_sym(n) for n in ("P0", "Q0", "c_uw", "R0", "ha", "hak_s"))
-sig, p_term, q_term, v_ab, v_sd, v_s, kk_s, alpha, factor = (
-    _sym(n) for n in ("sig", "p_term", "q_term", "v_ab", "v_sd", "v_s", "kk_s", "alpha", "factor")
-)
-ab, cn_s, rd_s, hv_s, sv_s, small_s, eu_s, ew_s = (
-    _sym(n) for n in ("ab", "cn_s", "rd_s", "hv_s", "sv_s", "small_s", "eu_s", "ew_s")
-)
-A_next, B_next, dl_next, R_next = (_sym(n) for n in ("A_next", "B_next", "dl_next", "R_next"))
+e2 = sp.Symbol("e2", integer=True)  # the vectors are in units of 2^e; e2 = 2e
+u1, u2, w1, w2 = (_sym(n) for n in ("u1", "u2", "w1", "w2"))  # u~, w~ in the plane's basis, units of 2^e
+ux0, wx0, wy0, R0, ha, hak_s = (_sym(n) for n in ("ux0", "wx0", "wy0", "R0", "ha", "hak_s"))
+dot_s, nu_s, nw_s, alpha, factor = (_sym(n) for n in ("dot_s", "nu_s", "nw_s", "alpha", "factor"))
+u1_next, u2_next, w1_next, w2_next, R_next = (_sym(n) for n in ("u1_next", "u2_next", "w1_next", "w2_next", "R_next"))
 
 INPUTS = (*lowering.INPUTS, h)
 
 CELL: list[tuple[sp.Symbol, sp.Expr]] = [
     (m, xy_cov / x_var),
     (s, sp.sqrt(lr_u * lr_w)),
-    (C, DiffOfProducts(lr_w, uu, lr_u, ww)),
-    (root_u, sp.sqrt(lr_u) / sp.sqrt(lr_w)),
-    (root_w, sp.sqrt(lr_w) / sp.sqrt(lr_u)),
-    (root_d2, sp.sqrt(d2)),
-    (c_uw, uu * root_w + root_u * ww),  # uu/r + r ww: the coefficient of sigma delta in u.w
-    (x_sum, uu / lr_u + ww / lr_w),
-    (y_cross, 2 * uw / s),
-    (pq_product, (C / s**2) ** 2 + 4 * d2 / s**2),
-    # P0 = X + Y and Q0 = X - Y; the one that cancels is the product over the other
-    (P0, sp.Piecewise((x_sum + y_cross, y_cross >= 0), (pq_product / (x_sum - y_cross), True))),
-    (Q0, sp.Piecewise((x_sum - y_cross, y_cross <= 0), (pq_product / (x_sum + y_cross), True))),
-    (F0, kappa * uw),
-    (R0, F0 - m),
+    # u~0 = (ux0, 0), w~0 = (wx0, wy0); with u0 = 0, w~0 = (|w~0|, 0)
+    (ux0, sp.sqrt(uu) / sp.sqrt(lr_u)),
+    (wx0, sp.Piecewise((sp.sqrt(ww) / sp.sqrt(lr_w), sp.Eq(uu, 0)), (uw / (sp.sqrt(uu) * sp.sqrt(lr_w)), True))),
+    (wy0, sp.Piecewise((0, sp.Eq(uu, 0)), (sp.sqrt(d2) / (sp.sqrt(uu) * sp.sqrt(lr_w)), True))),
+    (R0, kappa * uw - m),
     (ha, h * x_var),
     (hak_s, h * x_var * kappa * s),  # alpha = hak_s R
-    (du_half, AddRootProduct(uu, root_u, lr_u, lr_w, -uw) / 2),
-    (su_half, AddRootProduct(uu, root_u, lr_u, lr_w, uw) / 2),
-    (dw_half, AddRootProduct(ww, root_w, lr_w, lr_u, -uw) / 2),
-    (sw_half, AddRootProduct(ww, root_w, lr_w, lr_u, uw) / 2),
-    (inv_lr_u, 1 / lr_u),
-    (inv_lr_w, 1 / lr_w),
 ]
 CONSTANTS = tuple(INPUTS) + tuple(target for target, _ in CELL)
 
-#: u.w and K/kappa^2 in units of 2^e2: u.w from (A, B) where A^2 P0 and B^2 Q0 do not cancel, else from
-#: (sigma, delta), whose terms cancel only as much as u.w itself does relative to |u||w|.
+#: u~.w~, |u~|^2, |w~|^2 in units of 2^e2 (the dot product compensated, as the network's dot2), F and K.
 _SLOPE_AND_NTK: list[tuple[sp.Symbol, sp.Expr]] = [
-    (sig, (A + B) / 2),
-    (p_term, A**2 * P0),
-    (q_term, B**2 * Q0),
-    (v_ab, s * (p_term - q_term) / 4),
-    (v_sd, sig * dl * c_uw + (sig**2 + dl**2) * uw),
-    (v_s, sp.Piecewise((v_ab, 2 * sp.Abs(p_term - q_term) >= p_term + q_term), (v_sd, True))),
-    (kk_s, s**2 * (p_term + q_term) / 2),
-    (F, kappa * Ldexp(v_s, e2)),
-    (K, kappa**2 * Ldexp(kk_s, e2)),
+    (dot_s, DiffOfProducts(u1, w1, -u2, w2)),
+    (nu_s, u1**2 + u2**2),
+    (nw_s, w1**2 + w2**2),
+    (F, kappa * s * Ldexp(dot_s, e2)),
+    (K, kappa**2 * s**2 * Ldexp(nu_s + nw_s, e2)),
 ]
 
 STEP: list[tuple[sp.Symbol, sp.Expr]] = _SLOPE_AND_NTK + [
     (alpha, hak_s * R),
     (factor, 1 - ha * (K - alpha * kappa * s * F)),
-    (A_next, A * (1 - alpha)),
-    (B_next, B * (1 + alpha)),
-    (dl_next, dl - alpha * sig),
+    (u1_next, u1 - alpha * w1),
+    (u2_next, u2 - alpha * w2),
+    (w1_next, w1 - alpha * u1),
+    (w2_next, w2 - alpha * u2),
     (R_next, R * factor),
 ]
-STEP_OUTPUTS = (A_next, B_next, dl_next, R_next, factor)
+STEP_OUTPUTS = (u1_next, u2_next, w1_next, w2_next, R_next, factor)
 
 OBSERVE: list[tuple[sp.Symbol, sp.Expr]] = _SLOPE_AND_NTK + [
-    (ab, A * B),
-    (cn_s, C * ab),  # C_n = C A B
-    (rd_s, root_d2 * sp.Abs(ab)),  # D_n = D |A B|
-    # the smaller layer norm through the product eta_u eta_w |u|^2 |w|^2 = s^2 (v^2 + D_n^2), as for the flow
-    (hv_s, hypot(v_s, rd_s)),
-    (sv_s, s * hv_s),
-    (small_s, 2 * sv_s * (sv_s / (kk_s + sp.Abs(cn_s)))),
-    (lowering.eu, sp.Piecewise(((kk_s + cn_s) / 2, cn_s >= 0), (small_s, True))),
-    (lowering.ew, sp.Piecewise(((kk_s - cn_s) / 2, cn_s <= 0), (small_s, True))),
-    (norm_u2, Ldexp(lowering.eu, e2) * inv_lr_w),
-    (norm_w2, Ldexp(lowering.ew, e2) * inv_lr_u),
+    (norm_u2, lr_u * Ldexp(nu_s, e2)),
+    (norm_w2, lr_w * Ldexp(nw_s, e2)),
     (ntk_plain, kappa**2 * (norm_u2 + norm_w2)),
-    (cos_uw, sp.Piecewise((v_s / hv_s, hv_s > 0), (sp.nan, True))),
-    # u_n.u0 = A (uu + r uw)/2 + B (uu - r uw)/2 and |u_n x u0| = |delta| r D (and likewise for w)
     (
-        rot_u,
+        cos_uw,
         sp.Piecewise(
-            (sp.nan, sp.Eq(uu, 0)), (sp.atan2(root_d2 * root_u * sp.Abs(dl), B * du_half + A * su_half), True)
+            (sp.nan, sp.Eq(nu_s, 0) | sp.Eq(nw_s, 0)),
+            (sp.Min(1, sp.Max(-1, dot_s / (sp.sqrt(nu_s) * sp.sqrt(nw_s)))), True),
         ),
     ),
+    (rot_u, sp.Piecewise((sp.nan, sp.Eq(uu, 0)), (sp.atan2(sp.Abs(u2), u1), True))),
     (
         rot_w,
         sp.Piecewise(
-            (sp.nan, sp.Eq(ww, 0)), (sp.atan2(root_d2 * root_w * sp.Abs(dl), B * dw_half + A * sw_half), True)
+            (sp.nan, sp.Eq(ww, 0)),
+            (sp.atan2(sp.Abs(DiffOfProducts(w1, wy0, w2, wx0)), DiffOfProducts(w1, wx0, -w2, wy0)), True),
         ),
     ),
     (loss_excess, x_var * R**2 / 2),
 ]
 
-STATE = (A, B, dl, R, e2)
+STATE = (u1, u2, w1, w2, R, e2)
 
 #: name -> (inputs, program, outputs, docstring, unpacks the constants): what codegen writes.
 KERNELS = {
@@ -321,8 +286,8 @@ KERNELS = {
         STATE,
         STEP,
         STEP_OUTPUTS,
-        "One gradient-descent step of the state (A, B, delta in units of 2^(e2/2), R = F - m): the next A, B, "
-        "delta, R and R'/R.",
+        "One gradient-descent step of the state (u~, w~ in the plane of u0, w0, in units of 2^(e2/2); R = F - m): "
+        "the next u~, w~, R and R'/R.",
         True,
     ),
     "gd_observables": (
@@ -336,39 +301,49 @@ KERNELS = {
 
 
 def _program_claims() -> dict[str, sp.Expr]:
-    """The step and observation programs equal the derivation (at e2 = 0: the scaling by 2^e2 is exact).
-    P0 and Q0 are checked in both branches; D^2 is the Gram numbers' own uu ww - uw^2."""
-    cell = {target: expr.doit() for target, expr in CELL if target not in (P0, Q0)}
-    gram_n = {name: form.subs({sigma: (A + B) / 2, delta: dl}) for name, form in GRAM_AFTER.items()}
-    slope = dict(_SLOPE_AND_NTK)
-
-    def resolve(expr, branch):
-        pick = {P0: CELL[[t for t, _ in CELL].index(P0)][1].args[branch].expr}
-        pick[Q0] = CELL[[t for t, _ in CELL].index(Q0)][1].args[branch].expr
-        for _ in range(6):
-            expr = expr.subs(slope).subs(pick).subs(cell)
-        expr = expr.doit().subs(e2, 0).subs({dl: (A - B) / 2, d2: uu * ww - uw**2})
-        return _explicit(expr)
-
-    out = {
-        "gd program: P0 Q0 = X^2 - Y^2": _explicit(
-            sp.expand(
-                (X_SUM + Y_CROSS) * (X_SUM - Y_CROSS) - PQ_PRODUCT.subs({C: lr_w * uu - lr_u * ww, d2: uu * ww - uw**2})
+    """The lowered programs are the derivation: the plane's coordinates have the Gram numbers, the step is
+    [[1, -alpha], [-alpha, 1]] on (u~, w~), F and K are the network's, the residual's map is RESIDUAL_FACTOR
+    (at e2 = 0: the scaling by 2^e2 is exact)."""
+    cell = dict(CELL)
+    out: dict[str, sp.Expr] = {}
+    uu_p = sp.Symbol("uu_p", positive=True)
+    for branch, at in ((1, {uu: uu_p}), (0, {uu: 0, uw: 0, d2: 0})):
+        u0_ = sp.Matrix([cell[ux0], 0]).subs(at)
+        w0_ = sp.Matrix([cell[wx0].args[branch].expr, cell[wy0].args[branch].expr]).subs(at)
+        gram_ = {uu: lr_u * u0_.dot(u0_), ww: lr_w * w0_.dot(w0_), uw: s * u0_.dot(w0_)}
+        gram_[d2] = gram_[uu] * gram_[ww] - gram_[uw] ** 2
+        out[f"gd program: the plane's coordinates have the Gram numbers ({'u0 = 0' if branch == 0 else 'u0 != 0'})"] = (
+            _explicit(sum((gram_[k] - k.subs(at)) ** 2 for k in (uu, ww, uw)) + (gram_[d2] - d2.subs(at)) ** 2).subs(
+                d2, uu_p * ww - uw**2
             )
-        ),
-    }
-    for branch in (0, 1):
-        want_uw = _explicit(gram_n["uw"].subs(dl, (A - B) / 2))
-        want_k = _explicit(kappa**2 * (lr_u * gram_n["ww"] + lr_w * gram_n["uu"]).subs(dl, (A - B) / 2))
-        out[f"gd program: u.w from (A, B), P0/Q0 branch {branch}"] = resolve(v_ab, branch) - want_uw
-        out[f"gd program: K, P0/Q0 branch {branch}"] = resolve(K, branch) - want_k
-    out["gd program: u.w from (sigma, delta)"] = slope[v_sd].subs(sig, (A + B) / 2).subs(cell) - gram_n["uw"]
+        )
+    vec_u, vec_w = sp.Matrix([u1, u2]), sp.Matrix([w1, w2])
+    slope = {k: v.doit().subs(e2, 0) for k, v in _SLOPE_AND_NTK}
+    for _ in range(2):
+        slope = {k: v.subs(slope) for k, v in slope.items()}
+    real_u, real_w = sp.sqrt(lr_u) * vec_u, sp.sqrt(lr_w) * vec_w
+    out["gd program: F = kappa u.w and K = kappa^2 (eta_u |w|^2 + eta_w |u|^2)"] = _explicit(
+        (slope[F] - kappa * real_u.dot(real_w)) ** 2
+        + (slope[K] - kappa**2 * (lr_u * real_w.dot(real_w) + lr_w * real_u.dot(real_u))) ** 2
+    )
     nxt = dict(STEP)
-    out["gd program: the step is MULTIPLIERS and the residual map"] = (
-        (nxt[A_next] - MULTIPLIERS[A].subs(alpha_n, alpha)) ** 2
-        + (nxt[B_next] - MULTIPLIERS[B].subs(alpha_n, alpha)) ** 2
-        + (nxt[dl_next] - MULTIPLIERS[delta].subs({alpha_n: alpha, sigma: sig, delta: dl})) ** 2
-        + (nxt[factor] - RESIDUAL_FACTOR.subs(alpha_n, alpha).subs(h * x_var, ha)) ** 2
-        + (cell[hak_s] - (alpha_of_slope / (x_var * F - xy_cov) * x_var)) ** 2
+    stepped = step(real_u, real_w)
+    alpha_ = _explicit(alpha_of_slope.subs(F, kappa * real_u.dot(real_w)))
+    after = {u1: nxt[u1_next], u2: nxt[u2_next], w1: nxt[w1_next], w2: nxt[w2_next]}
+    out["gd program: the step is the network's step, with alpha = hak_s (F - m)"] = (
+        sum(
+            (sp.sqrt(lr_u) * sp.Matrix([after[u1], after[u2]]) - stepped[0])
+            .subs(alpha, alpha_)
+            .applyfunc(lambda e: e**2)
+        )
+        + sum(
+            (sp.sqrt(lr_w) * sp.Matrix([after[w1], after[w2]]) - stepped[1])
+            .subs(alpha, alpha_)
+            .applyfunc(lambda e: e**2)
+        )
+        + (_explicit(cell[hak_s] * (F - m) - alpha_of_slope).subs(m, xy_cov / x_var)) ** 2
+    )
+    out["gd program: R' = R factor is RESIDUAL_FACTOR"] = nxt[factor] - RESIDUAL_FACTOR.subs(alpha_n, alpha).subs(
+        h * x_var, ha
     )
     return out
