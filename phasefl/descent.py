@@ -51,7 +51,7 @@ def step_counts(times, step) -> tuple[np.ndarray, np.ndarray, float]:
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"times must be whole multiples of step = {step!r} (gradient descent takes whole steps), "
-            f"got times[{i}] = {times[i]!r} = {ratio[i]!r} steps"
+            f"got times[{i}] = {float(times[i])!r} = {float(ratio[i])!r} steps"
         )
     return times, counts.astype(np.int64), step
 

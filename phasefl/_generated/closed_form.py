@@ -611,7 +611,11 @@ def gd_step(u1, u2, w1, w2, R, e2, c):
     dot_s = _diff_of_products(u1, w1, -u2, w2)
     nu_s = u1**2 + u2**2
     nw_s = w1**2 + w2**2
-    F = kappa*s*math.ldexp(dot_s, e2)
+    f_scale = kappa*s*math.ldexp(math.sqrt(nu_s)*math.sqrt(nw_s), e2)
+    if (f_scale >= abs(R) + abs(m)):
+        F = R + m
+    else:
+        F = kappa*s*math.ldexp(dot_s, e2)
     K = kappa**2*s**2*math.ldexp(nu_s + nw_s, e2)
     alpha = R*hak_s
     factor = -ha*(-F*alpha*kappa*s + K) + 1.0
@@ -631,15 +635,19 @@ def gd_observables(u1, u2, w1, w2, R, e2, c):
     dot_s = _diff_of_products(u1, w1, -u2, w2)
     nu_s = u1**2 + u2**2
     nw_s = w1**2 + w2**2
-    F = kappa*s*math.ldexp(dot_s, e2)
+    f_scale = kappa*s*math.ldexp(math.sqrt(nu_s)*math.sqrt(nw_s), e2)
+    if (f_scale >= abs(R) + abs(m)):
+        F = R + m
+    else:
+        F = kappa*s*math.ldexp(dot_s, e2)
     K = kappa**2*s**2*math.ldexp(nu_s + nw_s, e2)
     norm_u2 = lr_u*math.ldexp(nu_s, e2)
     norm_w2 = lr_w*math.ldexp(nw_s, e2)
     ntk_plain = kappa**2*(norm_u2 + norm_w2)
-    if (nu_s == 0.0) or (nw_s == 0.0):
+    if (f_scale == 0.0):
         cos_uw = math.nan
     else:
-        cos_uw = min(1.0, max(-1.0, dot_s/(math.sqrt(nu_s)*math.sqrt(nw_s))))
+        cos_uw = min(1.0, max(-1.0, F/f_scale))
     if (uu == 0.0):
         rot_u = math.nan
     else:

@@ -217,7 +217,7 @@ def _sym(name: str, **assumptions) -> sp.Symbol:
 e2 = sp.Symbol("e2", integer=True)  # the vectors are in units of 2^e; e2 = 2e
 u1, u2, w1, w2 = (_sym(n) for n in ("u1", "u2", "w1", "w2"))  # u~, w~ in the plane's basis, units of 2^e
 ux0, wx0, wy0, R0, ha, hak_s = (_sym(n) for n in ("ux0", "wx0", "wy0", "R0", "ha", "hak_s"))
-dot_s, nu_s, nw_s, alpha, factor = (_sym(n) for n in ("dot_s", "nu_s", "nw_s", "alpha", "factor"))
+dot_s, nu_s, nw_s, f_scale, alpha, factor = (_sym(n) for n in ("dot_s", "nu_s", "nw_s", "f_scale", "alpha", "factor"))
 u1_next, u2_next, w1_next, w2_next, R_next = (_sym(n) for n in ("u1_next", "u2_next", "w1_next", "w2_next", "R_next"))
 
 INPUTS = (*lowering.INPUTS, h)
@@ -235,12 +235,15 @@ CELL: list[tuple[sp.Symbol, sp.Expr]] = [
 ]
 CONSTANTS = tuple(INPUTS) + tuple(target for target, _ in CELL)
 
-#: u~.w~, |u~|^2, |w~|^2 in units of 2^e2 (the dot product compensated, as the network's dot2), F and K.
+#: u~.w~, |u~|^2, |w~|^2 in units of 2^e2 (the dot product compensated, as the network's dot2), kappa |u||w|,
+#: F and K. F is m + R where that sum has the smaller rounding, eps (|m| + |R|) < eps kappa |u||w| (near the
+#: target, or where u.w has decayed below the rounding of the vectors, e.g. from a huge init), else kappa u.w.
 _SLOPE_AND_NTK: list[tuple[sp.Symbol, sp.Expr]] = [
     (dot_s, DiffOfProducts(u1, w1, -u2, w2)),
     (nu_s, u1**2 + u2**2),
     (nw_s, w1**2 + w2**2),
-    (F, kappa * s * Ldexp(dot_s, e2)),
+    (f_scale, kappa * s * Ldexp(sp.sqrt(nu_s) * sp.sqrt(nw_s), e2)),
+    (F, sp.Piecewise((m + R, sp.Abs(m) + sp.Abs(R) <= f_scale), (kappa * s * Ldexp(dot_s, e2), True))),
     (K, kappa**2 * s**2 * Ldexp(nu_s + nw_s, e2)),
 ]
 
@@ -262,8 +265,8 @@ OBSERVE: list[tuple[sp.Symbol, sp.Expr]] = _SLOPE_AND_NTK + [
     (
         cos_uw,
         sp.Piecewise(
-            (sp.nan, sp.Eq(nu_s, 0) | sp.Eq(nw_s, 0)),
-            (sp.Min(1, sp.Max(-1, dot_s / (sp.sqrt(nu_s) * sp.sqrt(nw_s)))), True),
+            (sp.nan, sp.Eq(f_scale, 0)),
+            (sp.Min(1, sp.Max(-1, F / f_scale)), True),
         ),
     ),
     (rot_u, sp.Piecewise((sp.nan, sp.Eq(uu, 0)), (sp.atan2(sp.Abs(u2), u1), True))),
@@ -319,6 +322,7 @@ def _program_claims() -> dict[str, sp.Expr]:
         )
     vec_u, vec_w = sp.Matrix([u1, u2]), sp.Matrix([w1, w2])
     slope = {k: v.doit().subs(e2, 0) for k, v in _SLOPE_AND_NTK}
+    slope[F] = slope[F].args[1].expr  # kappa u.w (the other branch is m + R, R = F - m by definition)
     for _ in range(2):
         slope = {k: v.subs(slope) for k, v in slope.items()}
     real_u, real_w = sp.sqrt(lr_u) * vec_u, sp.sqrt(lr_w) * vec_w
