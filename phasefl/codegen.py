@@ -229,9 +229,9 @@ def render() -> str:
 
 The exact solution of spec section D in its cancellation-free product form, scaled per cell (derivation:
 ``phasefl/symbolic/solution.py``, notebooks in ``derivations/``), and the exact gradient-descent step
-(``phasefl/symbolic/gd.py``: gd_cell_constants, gd_step, gd_observables; constants named in GD_CONSTANTS). Argument and return orders
-are listed in CONSTANTS, OBSERVABLES and ORDER_PARAMETERS; INPUTS, OBSERVABLES and ORDER_PARAMETERS
-name the inputs and outputs as users see them, and DESCRIPTIONS gives each its long name and units.
+(``phasefl/symbolic/gd.py``: gd_cell_constants, gd_step, gd_observables; constants named in GD_CONSTANTS).
+Argument and return orders are listed in CONSTANTS, OBSERVABLES and ORDER_PARAMETERS; INPUTS, OBSERVABLES
+and ORDER_PARAMETERS name the inputs and outputs as users see them, and DESCRIPTIONS gives each its long name and units.
 The loops over cells at the end are copied from ``phasefl/loops.py``.
 """
 

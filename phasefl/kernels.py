@@ -18,9 +18,9 @@ from numba.core import event
 
 from ._generated.closed_form import (  # noqa: F401  (re-exported: the loops' tables and helpers)
     BLOCK_OUTPUTS,
-    MEDIANS,
     GD_DIVERGED,
     GD_FINAL_TOL,
+    MEDIANS,
     N_EXPONENTS,
     N_MEDIANS,
     N_OBS,

@@ -30,4 +30,16 @@ def verify() -> dict[str, bool]:
     return {name: sp.simplify(expr) == 0 for name, expr in claims().items()}
 
 
-__all__ = ["asymptotics", "gd", "LATEX", "SYMBOLS", "TABLE", "claims", "latex", "lowering", "model", "solution", "verify"]
+__all__ = [
+    "asymptotics",
+    "gd",
+    "LATEX",
+    "SYMBOLS",
+    "TABLE",
+    "claims",
+    "latex",
+    "lowering",
+    "model",
+    "solution",
+    "verify",
+]
