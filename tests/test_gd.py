@@ -14,6 +14,7 @@ from phasefl import Model, gram, simulate, solve
 from phasefl.descent import gd_batch, step_counts
 from phasefl.kernels import GD_DIVERGED
 from phasefl.schema import OBSERVABLES
+from phasefl.symbolic import gd
 
 RTOL = 1e-9
 
@@ -153,8 +154,8 @@ def kc_zero_cell(hagm: float, h: float = 0.5) -> tuple[Model, np.ndarray, np.nda
 
 def test_the_fixed_point_is_stable_below_h_a_k_2_and_period_two_above():
     """With K_c = 0 the fixed point F = m is isolated, with K = g m: h a K = 1.9 converges to it; at 2.1
-    it is unstable and the run settles on the period-2 orbit of the derivation: alpha_1 + alpha_2 =
-    alpha_1 alpha_2 (the factors on p multiply to 1 over two steps) and F_2 = (1 - alpha_1)^2 F_1."""
+    it is unstable and the run settles on the period-2 orbit of the derivation (``gd.PERIOD_TWO_KC0``:
+    alpha_1 + alpha_2 = alpha_1 alpha_2, the factors on p multiply to 1 over two steps)."""
     h = 0.5
     times = h * np.arange(4001)
     model, u0, w0 = kc_zero_cell(1.9, h)
@@ -168,10 +169,9 @@ def test_the_fixed_point_is_stable_below_h_a_k_2_and_period_two_above():
     assert abs(f1 - f2) > 0.1  # not at F = m
     np.testing.assert_allclose(gd.F[-6::2], f1, rtol=1e-12)
     np.testing.assert_allclose(gd.F[-5::2], f2, rtol=1e-12)
-    c = h * model.x_var * 2.0 / 2  # alpha = (h a g/2)(F - m)
-    a1, a2 = c * (f1 - 1), c * (f2 - 1)
-    assert a1 + a2 == pytest.approx(a1 * a2, abs=1e-12)
-    assert f2 == pytest.approx((1 - a1) ** 2 * f1, rel=1e-12)
+    c = h * model.x_var * 2.0 / 2  # alpha = (h a g/2)(F - m), m = 1
+    orbit = sorted(float(1 + a.subs(gd.c_flip, c) / c) for a in gd.PERIOD_TWO_KC0)  # x = 1 + alpha/c
+    np.testing.assert_allclose(sorted([f1, f2]), orbit, rtol=1e-12)  # 16/21 and 25/21 at c = 1.05
     assert np.isnan(gd.final.F) and np.all(np.isnan([getattr(gd.final, k) for k in OBSERVABLES]))
 
 

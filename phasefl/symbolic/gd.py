@@ -101,6 +101,13 @@ PERIOD_TWO = {
     "p flips (-1, +1)": ((sp.sqrt(5) + 1) / 2, -(sp.sqrt(5) - 1) / 2),
 }
 
+#: K_c = 0 (u0, w0 parallel, C = 0; here F > 0): K = g F, only p is non-zero and F' = (1 - alpha)^2 F. With
+#: c = h a g m/2 and x = F/m (alpha = c (x - 1)), the period-2 orbit has alpha_1 + alpha_2 = alpha_1 alpha_2
+#: (the factors on p multiply to 1) and x_2 = (1 - alpha_1)^2 x_1: the alphas are the roots below, real iff
+#: c >= 1, i.e. h a K_inf = h a g m >= 2 (a flip bifurcation of the fixed point x = 1 at c = 1).
+c_flip = sp.Symbol("c_flip", positive=True)
+PERIOD_TWO_KC0 = tuple((1 - c_flip + sign * sp.sqrt((c_flip - 1) * (c_flip + 3))) / 2 for sign in (1, -1))
+
 
 def _explicit(expr: sp.Expr) -> sp.Expr:
     """g and s written through the learning rates."""
@@ -174,6 +181,11 @@ def _fixed_point_claims() -> dict[str, sp.Expr]:
     for name, (a1, a2) in PERIOD_TWO.items():
         p_prod, q_prod = (1 - a1) * (1 - a2), (1 + a1) * (1 + a2)
         out[f"gd: period 2, {name}: the factors multiply to +-1"] = (p_prod**2 - 1) ** 2 + (q_prod**2 - 1) ** 2
+    a1_, a2_ = PERIOD_TWO_KC0
+    x1_, x2_ = 1 + a1_ / c_flip, 1 + a2_ / c_flip
+    out["gd: K_c = 0, period 2: alpha_1 + alpha_2 = alpha_1 alpha_2 and x_2 = (1 - alpha_1)^2 x_1"] = (
+        a1_ + a2_ - a1_ * a2_
+    ) ** 2 + (x2_ - (1 - a1_) ** 2 * x1_) ** 2
     # gradient-flow limit: (F' - F)/h -> -a K (F - m), (K' - K)/h -> -a g^2 F (F - m), both to first order in h
     at_f = {alpha_n: alpha_of_slope.subs(g, 2 * kappa * s)}
     for sym, rate in ((F, -x_var * K * (F - m)), (K, -x_var * g**2 * F * (F - m))):
