@@ -14,7 +14,7 @@ from phasefl import Model, gram, simulate, solve
 from phasefl.descent import gd_batch, step_counts
 from phasefl.kernels import GD_DIVERGED
 from phasefl.schema import OBSERVABLES
-from phasefl.symbolic import gd
+from phasefl.symbolic import gd as derivation
 
 RTOL = 1e-9
 
@@ -170,7 +170,7 @@ def test_the_fixed_point_is_stable_below_h_a_k_2_and_period_two_above():
     np.testing.assert_allclose(gd.F[-6::2], f1, rtol=1e-12)
     np.testing.assert_allclose(gd.F[-5::2], f2, rtol=1e-12)
     c = h * model.x_var * 2.0 / 2  # alpha = (h a g/2)(F - m), m = 1
-    orbit = sorted(float(1 + a.subs(gd.c_flip, c) / c) for a in gd.PERIOD_TWO_KC0)  # x = 1 + alpha/c
+    orbit = sorted(float(1 + a.subs(derivation.c_flip, c) / c) for a in derivation.PERIOD_TWO_KC0)  # x = 1 + alpha/c
     np.testing.assert_allclose(sorted([f1, f2]), orbit, rtol=1e-12)  # 16/21 and 25/21 at c = 1.05
     assert np.isnan(gd.final.F) and np.all(np.isnan([getattr(gd.final, k) for k in OBSERVABLES]))
 
