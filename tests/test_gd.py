@@ -83,10 +83,11 @@ def network(model, u0, w0, times, step):
 
 def relative_errors(gd, net, model: Model) -> dict[str, float]:
     """Worst error of each observable over the run, relative to max(|network's value|, floor): with
-    RTOL, an absolute tolerance of RTOL * floor. Angles (0 at t = 0, in both; 0 or pi at width 1 or from
-    u0 = 0) have a floor of 1e-5 rad (1e-14 rad absolute: the network's exact zeros come out ~1e-15). The excess loss is compared through |F - m| with a floor
-    of 1e-5 (|m| + kappa |u||w|) (1e-14 of it absolute): below that the network's own F - m is its
-    rounding (the map carries F - m by a product and keeps its digits there)."""
+    RTOL, an absolute tolerance of RTOL * floor. Angles (0 at t = 0, in both; 0 or pi at width 1 or
+    from u0 = 0) have a floor of 1e-5 rad (1e-14 rad absolute: the network's exact zeros come out
+    ~1e-15). The excess loss is compared through |F - m| with a floor of 1e-5 (|m| + kappa |u||w|)
+    (1e-14 of it absolute): below that the network's own F - m is its rounding (the map carries
+    F - m by a product and keeps its digits there)."""
     out = {}
     for name in OBSERVABLES:
         a, b = np.asarray(getattr(gd, name)), np.asarray(getattr(net, name))
