@@ -160,6 +160,14 @@ def _map_claims() -> dict[str, sp.Expr]:
         + (GRAM_AFTER["ww"].subs(gram0) - wn.dot(wn)) ** 2
         + (GRAM_AFTER["uw"].subs(gram0) - un.dot(wn)) ** 2
     )
+    p0, q0 = u0 / sp.sqrt(lr_u) + w0 / sp.sqrt(lr_w), u0 / sp.sqrt(lr_u) - w0 / sp.sqrt(lr_w)
+    out["gd: |p0|^2 = X + Y, |q0|^2 = X - Y, their product (C/s^2)^2 + 4 D^2/s^2, F and K through them"] = _explicit(
+        (p0.dot(p0) - (X_SUM + Y_CROSS).subs(gram0)) ** 2
+        + (q0.dot(q0) - (X_SUM - Y_CROSS).subs(gram0)) ** 2
+        + (p0.dot(p0) * q0.dot(q0) - PQ_PRODUCT.subs({C: lr_w * uu - lr_u * ww, d2: uu * ww - uw**2}).subs(gram0)) ** 2
+        + (kappa * u0.dot(w0) - kappa * s * (p0.dot(p0) - q0.dot(q0)) / 4) ** 2
+        + (kappa**2 * (lr_u * w0.dot(w0) + lr_w * u0.dot(u0)) - kappa**2 * s**2 * (p0.dot(p0) + q0.dot(q0)) / 2) ** 2
+    )
     out["gd: A = sigma + delta and B = sigma - delta follow the same step"] = (
         nxt[sigma] + nxt[delta] - (sigma + delta) * (1 - alpha_n_w)
     ) ** 2 + (nxt[sigma] - nxt[delta] - (sigma - delta) * (1 + alpha_n_w)) ** 2
