@@ -16,7 +16,8 @@ contracts there (|R'/R| < 1) and the multipliers have less than 1e-12 of relativ
 1e-12). Otherwise gradient descent has no closed-form limit: every field of ``final`` is nan (request a
 later time). A run whose state leaves float64's range (the loss grows without bound, h a K far above 2)
 is diverged: from the first requested time after that step on, and in ``final``, F and the angles are nan,
-and ntk, ntk_plain, the norms and loss_excess are inf (``kernels.GD_DIVERGED``).
+and ntk, ntk_plain, the norms and loss_excess are inf (``kernels.GD_DIVERGED``): ``np.isinf(loss_excess)`` is
+the per-cell flag (``kernels.gd_trajectories`` also returns the step at which each cell diverged).
 """
 
 from __future__ import annotations
