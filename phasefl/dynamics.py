@@ -16,7 +16,10 @@ Registered here:
 * ``"reference"``: the network itself simulated (``phasefl.simulate``): gradient flow by an
   8th-order integrator, or gradient descent (``method="gd"``, ``step=h``). Its ``batch`` simulates,
   cell by cell, a two-dimensional network with the cell's Gram numbers: the trajectory depends on
-  the weights only through them, so it is the trajectory of every width.
+  the weights only through them, so it is the trajectory of every width;
+* ``"gd"``: gradient descent with step ``step=h``, exact (``phasefl.descent``): the finite-step map iterated on
+  two multipliers, at a cost independent of the width; ``times`` are whole numbers of steps, and ``final`` is
+  the limit only where the run has converged by the last time (else nan).
 
 ``phasefl.solve(..., dynamics=NAME)`` and ``phasefl.sweep.sweep`` (through ``SweepSpec.dynamics``)
 pick a backend by name; ``register`` adds one.
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .baseline import kernel_baseline, kernel_baseline_trajectories
+from .descent import gd_batch, gd_trajectory
 from .params import Model
 from .results import State, Trajectory
 from .schema import OBSERVABLES
@@ -120,5 +124,14 @@ register(
         reference_trajectory,
         reference_batch,
         options=("method", "step"),
+    )
+)
+register(
+    Dynamics(
+        "gd",
+        "gradient descent with step h, exact (the finite-step map; final: the limit if converged, else nan)",
+        gd_trajectory,
+        gd_batch,
+        options=("step",),
     )
 )

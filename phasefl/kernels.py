@@ -19,6 +19,8 @@ from numba.core import event
 from ._generated.closed_form import (  # noqa: F401  (re-exported: the loops' tables and helpers)
     BLOCK_OUTPUTS,
     CONSTANTS,
+    GD_DIVERGED,
+    GD_FINAL_TOL,
     MEDIANS,
     N_EXPONENTS,
     N_MEDIANS,
@@ -31,6 +33,7 @@ from ._generated.closed_form import (  # noqa: F401  (re-exported: the loops' ta
     fill_baselines,
     fill_exponent_grid,
     fill_finals,
+    fill_gd_trajectories,
     fill_ntk_plain_finals,
     fill_orders,
     fill_representable,
@@ -64,6 +67,23 @@ def trajectories(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:
         np.ascontiguousarray(inputs, dtype=np.float64), np.ascontiguousarray(times, dtype=np.float64), out
     )
     return out
+
+
+def gd_trajectories(inputs: np.ndarray, step: float, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradient descent with step ``step`` observed after ``counts`` steps (sorted, non-negative integers):
+    observables (N_OBS, n, T), their t -> infinity limit (N_OBS, n; nan unless converged by the last count)
+    and the step after which each cell diverged (n,; -1 for none). See ``fill_gd_trajectories``."""
+    n = inputs.shape[1]
+    out, fin, diverged_at = _empty((N_OBS, n, counts.shape[0])), np.empty((N_OBS, n)), np.empty(n, dtype=np.int64)
+    fill_gd_trajectories(
+        np.ascontiguousarray(inputs, dtype=np.float64),
+        float(step),
+        np.ascontiguousarray(counts, dtype=np.int64),
+        out,
+        fin,
+        diverged_at,
+    )
+    return out, fin, diverged_at
 
 
 def slopes(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:

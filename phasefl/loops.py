@@ -21,10 +21,14 @@ import numpy as np
 from ._generated.closed_form import (  # the generated module's own names, where this code runs
     CONSTANTS,
     EXPONENTS,
+    GD_CONSTANTS,
     OBSERVABLES,
     ORDER_PARAMETERS,
     cell_constants,
     exponents,
+    gd_cell_constants,
+    gd_observables,
+    gd_step,
     kernel_baseline_at,
     ntk_plain_final,
     observables_at,
@@ -528,3 +532,97 @@ def fill_exponent_grid(exps, out):
         res = exponents(exps[0, i], exps[1, i], exps[2, i], exps[3, i], exps[4, i])
         for k in range(N_EXPONENTS):
             out[k, i] = res[k]
+
+
+# ---- gradient descent: the exact map (phasefl.symbolic.gd), iterated ----
+
+#: ``final`` of a gradient-descent run is its t -> infinity limit when, at the last requested step, the
+#: residual contracts (|R'/R| < 1) and the multipliers have less than this relative motion left (sum of |alpha|).
+GD_FINAL_TOL = 1e-12
+#: The state's vectors are rescaled by a power of two (exactly) when their largest entry leaves
+#: [2^-256, 2^256], so that squares and products stay representable whatever the init's scale (units 2^e).
+_GD_BIG = 2.0**256
+_GD_M, _GD_UX0, _GD_WX0, _GD_WY0, _GD_R0, _GD_HAK = (
+    GD_CONSTANTS.index(name) for name in ("m", "ux0", "wx0", "wy0", "R0", "hak_s")
+)
+#: The observables of a run that has left float64's range: F, the angles nan (the sign of F flips from step
+#: to step, the directions are lost), the NTKs, norms and loss inf (the weights have overflowed).
+GD_DIVERGED = tuple(math.nan if name in ("F", "cos_uw", "rot_u", "rot_w") else math.inf for name in OBSERVABLES)
+
+
+@numba.njit(cache=True, inline="always")
+def gd_column_constants(inputs, i, h):
+    """Gradient-descent cell constants of column i of the (9, n) input array, step h."""
+    return gd_cell_constants(
+        inputs[0, i], inputs[1, i], inputs[2, i], inputs[3, i], inputs[4, i],
+        inputs[5, i], inputs[6, i], inputs[7, i], inputs[8, i], h,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def gd_advance(x, e, n, c):
+    """n steps of the state x = (u~1, u~2, w~1, w~2 in units of 2^e, R = F - m). Returns the state, e, R'/R of
+    the last step (nan without one), and -1, or the number of steps done when the next one left float64's
+    range (the state is then the last finite one)."""
+    factor = math.nan
+    for k in range(n):
+        nxt = gd_step(x[0], x[1], x[2], x[3], x[4], 2 * e, c)
+        factor = nxt[5]
+        big = max(max(abs(nxt[0]), abs(nxt[1])), max(abs(nxt[2]), abs(nxt[3])))
+        if not (abs(nxt[4]) < math.inf and big < math.inf):  # nan fails the comparisons too
+            return x, e, factor, k
+        x = (nxt[0], nxt[1], nxt[2], nxt[3], nxt[4])
+        if big > _GD_BIG or 0.0 < big < 1.0 / _GD_BIG:
+            shift = math.frexp(big)[1]
+            x = (
+                math.ldexp(x[0], -shift),
+                math.ldexp(x[1], -shift),
+                math.ldexp(x[2], -shift),
+                math.ldexp(x[3], -shift),
+                x[4],
+            )
+            e += shift
+    return x, e, factor, -1
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def fill_gd_trajectories(inputs, h, counts, out, fin, diverged_at):
+    """Gradient descent with step h from every column of inputs (9, n), observed after counts[j] steps
+    (sorted, non-negative): out (N_OBS, n, T). fin (N_OBS, n): the limit t -> infinity where the run has
+    converged by the last count (F = m, no loss; the rest as there), GD_DIVERGED where it diverged, else nan.
+    diverged_at (n,): the number of steps after which the state left float64's range, or -1."""
+    for i in numba.prange(inputs.shape[1]):
+        c = gd_column_constants(inputs, i, h)
+        x = (c[_GD_UX0], 0.0, c[_GD_WX0], c[_GD_WY0], c[_GD_R0])
+        e = 0
+        done = 0
+        diverged_at[i] = -1
+        for j in range(counts.shape[0]):
+            if diverged_at[i] < 0:
+                x, e, factor, bad = gd_advance(x, e, counts[j] - done, c)
+                if bad >= 0:
+                    diverged_at[i] = done + bad
+                done = counts[j]
+            if diverged_at[i] >= 0:
+                for k in range(N_OBS):
+                    out[k, i, j] = GD_DIVERGED[k]
+            else:
+                obs = gd_observables(x[0], x[1], x[2], x[3], x[4], 2 * e, c)
+                for k in range(N_OBS):
+                    out[k, i, j] = obs[k]
+        if diverged_at[i] >= 0:
+            for k in range(N_OBS):
+                fin[k, i] = GD_DIVERGED[k]
+            continue
+        factor = gd_advance(x, e, 1, c)[2]  # R'/R at the last state: its contraction
+        alpha = c[_GD_HAK] * x[4]
+        rho = abs(factor)
+        if alpha == 0.0 or (rho < 1.0 and abs(alpha) <= GD_FINAL_TOL * (1.0 - rho)):
+            obs = gd_observables(x[0], x[1], x[2], x[3], x[4], 2 * e, c)
+            for k in range(N_OBS):
+                fin[k, i] = obs[k]
+            fin[_O_F, i] = c[_GD_M]
+            fin[_O_LOSS, i] = 0.0
+        else:
+            for k in range(N_OBS):
+                fin[k, i] = math.nan

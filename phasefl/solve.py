@@ -155,7 +155,8 @@ def solve(model: Model, u0, w0, times, dynamics: str = "flow", **options) -> Tra
     dynamics : str
         A name in ``phasefl.dynamics.BACKENDS``: ``"flow"`` (default: gradient flow, exact, spec D),
         ``"kernel"`` (the network linearized at init, NTK frozen), ``"reference"`` (the network
-        simulated; options ``method="gd"`` and ``step=h`` for gradient descent).
+        simulated; options ``method="gd"`` and ``step=h`` for gradient descent), ``"gd"`` (gradient
+        descent with step ``step=h``, exact and width-independent; ``times`` whole numbers of steps).
     **options
         Options of that dynamics (TypeError for one it does not take).
 

@@ -86,6 +86,12 @@ DRIFT = {  # notebook: (code run first, the agreement check that must fail)
         "solution.residual = solution.residual / 2  # the factor 2 K_inf / g becomes K_inf / g",
         "residual F - m agrees with phasefl.symbolic",
     ),
+    "08_gradient_descent": (
+        "from phasefl.symbolic import gd\n"
+        "from phasefl.symbolic.symbols import K, x_var\n"
+        "gd.RESIDUAL_FACTOR = 1 - gd.h * x_var * K  # the term alpha kappa s F dropped",
+        "R'/R agrees with phasefl.symbolic.gd",
+    ),
 }
 
 

@@ -45,8 +45,12 @@ def assert_close(a: dict, b: dict, rtol: float, atol: float) -> None:
         np.testing.assert_allclose(a[name], b[name], rtol=rtol, atol=atol, err_msg=name)
 
 
-def test_the_three_backends_are_registered_with_descriptions():
-    assert list(BACKENDS)[:3] == ["flow", "kernel", "reference"]
+#: Options a backend needs (gradient descent: a step that divides TIMES).
+OPTIONS = {"gd": {"step": 0.1}}
+
+
+def test_the_four_backends_are_registered_with_descriptions():
+    assert list(BACKENDS)[:4] == ["flow", "kernel", "reference", "gd"]
     assert all(b.description and b.name == name for name, b in BACKENDS.items())
 
 
@@ -58,9 +62,9 @@ def test_batch_of_gram_numbers_equals_the_network_from_its_weights(name, case):
     gives a different network)."""
     model, width, scale = CASES[case]
     u0, w0 = weights(width, scale)
-    one = backend(name).trajectory(model, u0, w0, TIMES)
+    one = backend(name).trajectory(model, u0, w0, TIMES, **OPTIONS.get(name, {}))
     cell = (*model.as_tuple(), *gram(u0, w0))
-    batch = backend(name).batch(*(np.full((2, 1), v) for v in cell), TIMES)
+    batch = backend(name).batch(*(np.full((2, 1), v) for v in cell), TIMES, **OPTIONS.get(name, {}))
     for field, value in fields(batch).items():
         assert value.shape == ((2, 1, TIMES.size) if "." not in field else (2, 1)), field
     # the simulator integrates a different state (width vs 2 entries): agreement to its accuracy
@@ -112,12 +116,14 @@ def test_reference_options_reach_the_simulator():
 
 def test_bad_dynamics_and_options_are_named():
     u0, w0 = weights(3, 1.0)
-    with pytest.raises(ValueError, match="dynamics must be one of 'flow', 'kernel', 'reference'.*'gd'"):
-        solve(Model(1.0, 1.0, 1.0), u0, w0, TIMES, dynamics="gd")
+    with pytest.raises(ValueError, match="dynamics must be one of 'flow', 'kernel', 'reference', 'gd'.*'sgd'"):
+        solve(Model(1.0, 1.0, 1.0), u0, w0, TIMES, dynamics="sgd")
     with pytest.raises(TypeError, match="'flow' takes no options; got step"):
         solve(Model(1.0, 1.0, 1.0), u0, w0, TIMES, step=0.1)
     with pytest.raises(TypeError, match="'reference' takes only method, step; got rtol"):
         solve(Model(1.0, 1.0, 1.0), u0, w0, TIMES, dynamics="reference", rtol=1e-3)
+    with pytest.raises(TypeError, match="'gd' takes only step; got method"):
+        solve(Model(1.0, 1.0, 1.0), u0, w0, TIMES, dynamics="gd", step=0.1, method="gd")
 
 
 def test_a_registered_dynamics_is_reachable_by_name_and_names_are_unique():
