@@ -118,9 +118,7 @@ def compute_block(spec: SweepSpec, block: tuple[slice, ...], path: str) -> int:
 
 def _option(key: str) -> str:
     """The command-line option behind a field of ``SweepSpec.describe()``."""
-    return {"param": "--param", "axes": "--axis and its ranges", "time": "--time", "dynamics": "the dynamics"}.get(
-        key, f"--{key.replace('_', '-')}"
-    )
+    return {"axes": "--axis and its ranges", "dynamics": "the dynamics"}.get(key, f"--{key.replace('_', '-')}")
 
 
 def _differences(saved: dict, now: dict) -> list[str]:

@@ -1,6 +1,7 @@
 """Scale-out: zarr stores, resume, and Dask clusters with real worker processes on loopback."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -229,3 +230,49 @@ def test_a_local_cluster_beside_another_says_nothing_about_ports(tmp_path):
     finally:
         other.close()
     assert not [w for w in caught if "already in use" in str(w.message)]
+
+
+def test_an_uncomputed_store_reads_as_missing_in_its_documented_chunks(tmp_path):
+    """create_store alone: every label is -1 (int8 has no nan), every float nan, and each data variable is
+    chunked as the blocks are (a block then writes whole chunks; the regime axis is one chunk)."""
+    import zarr
+
+    spec = _spec(n=6, seeds=2)
+    chunks = scaleout.chunk_shape(spec.shape, 10)
+    scaleout.create_store(tmp_path / "e.zarr", spec, chunks)
+    group = zarr.open_group(str(tmp_path / "e.zarr"), mode="r", zarr_format=2)
+    ds = xr.open_zarr(str(tmp_path / "e.zarr"), consolidated=True, chunks=None, mask_and_scale=False)
+    assert set(ds.data_vars) == set(scaleout.data_variables(spec)) and len(ds.data_vars) > 10
+    for name, var in ds.data_vars.items():
+        values = var.values
+        if values.dtype == np.int8:
+            assert np.all(values == -1), name
+        elif values.dtype.kind == "f":
+            assert np.all(np.isnan(values)), name
+        lead = (4,) if var.dims[0] == "regime" else ()
+        assert group[name].chunks == lead + chunks, name
+
+
+def test_resume_says_how_many_chunks_are_done_and_the_run_how_long_it_took(tmp_path):
+    """The log lines of a resumed run: the counts of done and remaining chunks, and a duration that is
+    the run's own (a few seconds here, not the clock's reading)."""
+    spec = _spec(n=6, seeds=2)
+    store = tmp_path / "r.zarr"
+    scaleout.run(spec, store, block_cells=10, log=lambda _: None)
+    done = sorted((store / scaleout.MANIFEST / "done").iterdir())
+    for marker in done[:2]:
+        marker.unlink()
+    lines: list[str] = []
+    scaleout.run(spec, store, resume=True, block_cells=10, log=lines.append)
+    assert lines[0] == f"resume: {len(done) - 2} of {len(done)} chunks already complete; computing 2"
+    seconds = float(re.fullmatch(r"computed 2 chunks in (\S+) s", lines[-1]).group(1))
+    assert 0 <= seconds < 600
+    _assert_identical(store, sweep(spec))
+
+
+def test_resume_of_a_folder_that_is_not_a_store_says_so(tmp_path):
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(
+        scaleout.ScaleOutError, match=r"plain is not a phasefl sweep store \(no \.phasefl/spec\.json\)$"
+    ):
+        scaleout.run(_spec(), tmp_path / "plain", resume=True, log=lambda _: None)
