@@ -24,16 +24,28 @@ the per-cell flag (``kernels.gd_trajectories`` also returns the step at which ea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import kernels
+from .baseline import initial_ntk
 from .gram import gram
 from .params import Model, check_positive, check_times
+from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD, classify_batch, label_codes
 from .results import State, Trajectory, one_network
 from .schema import OBSERVABLES
 from .solve import cell_inputs, model_cell
 
-__all__ = ["gd_batch", "gd_trajectory", "step_counts"]
+__all__ = [
+    "DescentClassification",
+    "GD_LABELS",
+    "classify_gd",
+    "classify_gd_batch",
+    "gd_batch",
+    "gd_trajectory",
+    "step_counts",
+]
 
 #: times / step may differ from a whole number by this much relative (rounding of n * step or linspace).
 STEP_RTOL = 1e-12
@@ -75,3 +87,87 @@ def gd_batch(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, times, ste
 def gd_trajectory(model: Model, u0, w0, times, step=None) -> Trajectory:
     """Gradient descent with step ``step`` of one network from its weights (width-independent cost)."""
     return one_network(gd_batch(*model_cell(model, gram(u0, w0)), times, step=step))
+
+
+#: The labels of a finite-step run: the four of gradient flow (a run that converged without its loss ever
+#: rising above the initial one, or with the NTK ending above its initial value), then the finite-step ones.
+GD_LABELS = LABELS + ("catapult", "oscillating", "divergent")
+CATAPULT, OSCILLATING, DIVERGENT = range(len(LABELS), len(GD_LABELS))
+#: The default horizon: HORIZON_SCALES times the flow's slowest time scale max(t_1/2, 1/(a K0), 1/(a K_inf)) of
+#: the same cell, but at least MIN_STEPS steps (near h a K = 2 the residual contracts by |1 - h a K| per step)
+#: and at most MAX_STEPS. A run stops as soon as it has converged, so only oscillating runs take them all.
+HORIZON_SCALES, MIN_STEPS, MAX_STEPS = 50.0, 10**4, 10**6
+
+
+@dataclass(frozen=True)
+class DescentClassification:
+    """Regime of a gradient-descent run (one network, or arrays of codes into GD_LABELS for a batch)."""
+
+    label: str | np.ndarray  # a name in GD_LABELS (one network) or an array of codes (batch)
+    steps: int | np.ndarray  # steps taken: to convergence, to the horizon, or to the last finite state
+    converged: bool | np.ndarray
+    loss_rise: float | np.ndarray  # the largest excess loss over the run / the initial one (1: it never rose)
+    loss_rise_step: int | np.ndarray  # where that largest excess loss occurred
+    ntk_ratio: float | np.ndarray  # NTK at the last step / NTK at init
+    zeta: float | np.ndarray  # imbalance fraction: gradient descent keeps it (C and D^2 scale by 1 - alpha^2)
+    sharpness_max: float | np.ndarray  # the largest h a K met (2: the edge of stability)
+
+
+def classify_gd_batch(
+    output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2, step, horizon=None,
+    kernel_threshold=KERNEL_THRESHOLD, zeta_threshold=ZETA_THRESHOLD,
+) -> DescentClassification:  # fmt: skip
+    """Classify gradient descent with step ``step`` from a batch of cells (broadcast as in ``solve_batch``):
+
+    * ``"divergent"``: the state left float64's range (the loss grew without bound);
+    * ``"oscillating"``: no convergence within ``horizon`` (time units; default: see HORIZON_SCALES, at most
+      MAX_STEPS steps either way): a period-2 orbit, chaos, or too slow;
+    * ``"catapult"``: converged after the excess loss rose above its initial value, with the NTK ending below
+      its initial value;
+    * else the flow's rule on K_end/K0 - 1 and zeta (``phasefl.regimes``), with the same thresholds.
+    """
+    inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
+    step = check_positive("step", step)
+    cell = (output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
+    flow = classify_batch(*cell, kernel_threshold, zeta_threshold).order  # (the flow's zeta and time scales)
+    flow = {name: np.broadcast_to(value, shape).ravel() for name, value in flow.items()}
+    k0 = initial_ntk(inputs[0], inputs[1], inputs[2], inputs[5], inputs[6])
+    if horizon is None:  # the flow's slowest time scale: t_1/2, 1/(a K0), 1/(a K_inf)
+        rate0 = inputs[3] * k0
+        with np.errstate(divide="ignore"):
+            scale = np.fmax(flow["t_half"], 1.0 / np.fmin(rate0, rate0 * flow["ntk_ratio"]))
+        horizons = np.ceil(np.clip(HORIZON_SCALES * scale / step, MIN_STEPS, MAX_STEPS))
+    else:
+        horizons = np.full(inputs.shape[1], np.ceil(min(check_positive("horizon", horizon) / step, MAX_STEPS)))
+    with kernels.compile_notice("phasefl.classify (dynamics='gd')"):
+        summary = dict(zip(kernels.GD_SUMMARY, kernels.gd_summaries(inputs, step, horizons.astype(np.int64))))
+    ratio = summary["ntk_end"] / k0
+    codes = label_codes(ratio - 1.0, flow["zeta"], kernel_threshold, zeta_threshold)
+    codes = np.where((summary["loss_rise"] > 1.0) & (ratio < 1.0), CATAPULT, codes)
+    codes = np.where(summary["converged"] == 0.0, OSCILLATING, codes)
+    codes = np.where(summary["diverged"] == 1.0, DIVERGENT, codes)
+    return DescentClassification(
+        label=codes.reshape(shape),
+        steps=summary["steps"].astype(np.int64).reshape(shape),
+        converged=(summary["converged"] == 1.0).reshape(shape),
+        loss_rise=summary["loss_rise"].reshape(shape),
+        loss_rise_step=summary["loss_rise_step"].astype(np.int64).reshape(shape),
+        ntk_ratio=ratio.reshape(shape),
+        zeta=flow["zeta"].reshape(shape),
+        sharpness_max=summary["sharpness_max"].reshape(shape),
+    )
+
+
+def classify_gd(model: Model, u0, w0, step, horizon=None, **thresholds) -> DescentClassification:
+    """Regime of gradient descent with step ``step`` of the network from u0, w0 (see ``classify_gd_batch``)."""
+    batch = classify_gd_batch(*model_cell(model, gram(u0, w0)), step, horizon, **thresholds)
+    return DescentClassification(
+        label=GD_LABELS[int(batch.label)],
+        steps=int(batch.steps),
+        converged=bool(batch.converged),
+        loss_rise=float(batch.loss_rise),
+        loss_rise_step=int(batch.loss_rise_step),
+        ntk_ratio=float(batch.ntk_ratio),
+        zeta=float(batch.zeta),
+        sharpness_max=float(batch.sharpness_max),
+    )

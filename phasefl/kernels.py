@@ -21,6 +21,7 @@ from ._generated.closed_form import (  # noqa: F401  (re-exported: the loops' ta
     CONSTANTS,
     GD_DIVERGED,
     GD_FINAL_TOL,
+    GD_SUMMARY,
     MEDIANS,
     N_EXPONENTS,
     N_MEDIANS,
@@ -33,6 +34,7 @@ from ._generated.closed_form import (  # noqa: F401  (re-exported: the loops' ta
     fill_baselines,
     fill_exponent_grid,
     fill_finals,
+    fill_gd_summaries,
     fill_gd_trajectories,
     fill_ntk_plain_finals,
     fill_orders,
@@ -84,6 +86,18 @@ def gd_trajectories(inputs: np.ndarray, step: float, counts: np.ndarray) -> tupl
         diverged_at,
     )
     return out, fin, diverged_at
+
+
+def gd_summaries(inputs: np.ndarray, step: float, horizons: np.ndarray) -> np.ndarray:
+    """One gradient-descent run per cell, at most horizons[i] steps: array (len(GD_SUMMARY), n)."""
+    out = np.empty((len(GD_SUMMARY), inputs.shape[1]))
+    fill_gd_summaries(
+        np.ascontiguousarray(inputs, dtype=np.float64),
+        float(step),
+        np.ascontiguousarray(horizons, dtype=np.int64),
+        out,
+    )
+    return out
 
 
 def slopes(inputs: np.ndarray, times: np.ndarray) -> np.ndarray:

@@ -542,8 +542,8 @@ GD_FINAL_TOL = 1e-12
 #: The state's vectors are rescaled by a power of two (exactly) when their largest entry leaves
 #: [2^-256, 2^256], so that squares and products stay representable whatever the init's scale (units 2^e).
 _GD_BIG = 2.0**256
-_GD_M, _GD_UX0, _GD_WX0, _GD_WY0, _GD_R0, _GD_HAK = (
-    GD_CONSTANTS.index(name) for name in ("m", "ux0", "wx0", "wy0", "R0", "hak_s")
+_GD_M, _GD_UX0, _GD_WX0, _GD_WY0, _GD_R0, _GD_HAK, _GD_KAPPA, _GD_S, _GD_HA = (
+    GD_CONSTANTS.index(name) for name in ("m", "ux0", "wx0", "wy0", "R0", "hak_s", "kappa", "s", "ha")
 )
 #: The observables of a run that has left float64's range: F, the angles nan (the sign of F flips from step
 #: to step, the directions are lost), the NTKs, norms and loss inf (the weights have overflowed).
@@ -626,3 +626,54 @@ def fill_gd_trajectories(inputs, h, counts, out, fin, diverged_at):
         else:
             for k in range(N_OBS):
                 fin[k, i] = math.nan
+
+
+#: Rows of ``fill_gd_summaries``' output: per cell, one run of gradient descent up to its horizon.
+GD_SUMMARY = (
+    "steps",  # steps taken: to convergence, to the horizon, or the last finite step of a diverging run
+    "converged",  # 1 if the run met the convergence test of GD_FINAL_TOL by its horizon
+    "diverged",  # 1 if the state left float64's range
+    "loss_rise",  # the largest excess loss over the run divided by the initial one (1 if it never rose; inf if F0 = m)
+    "loss_rise_step",  # the step where that largest excess loss occurred (0: at init)
+    "ntk_end",  # the NTK at the last step taken
+    "sharpness_max",  # the largest h a K met along the run (2: the edge of stability of the fixed point)
+)
+N_GD_SUMMARY = len(GD_SUMMARY)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def gd_sharpness(x, e, c):
+    """h a K of the state x (u~, w~ in units of 2^e): K = kappa^2 s^2 (|u~|^2 + |w~|^2)."""
+    squares = x[0] * x[0] + x[1] * x[1] + x[2] * x[2] + x[3] * x[3]
+    return c[_GD_HA] * (c[_GD_KAPPA] * c[_GD_S]) ** 2 * math.ldexp(squares, 2 * e)
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def fill_gd_summaries(inputs, h, horizons, out):
+    """Gradient descent with step h from every column of inputs (9, n) for at most horizons[i] steps, stopping
+    at convergence (the test of ``final`` in fill_gd_trajectories) or divergence: out (N_GD_SUMMARY, n)."""
+    for i in numba.prange(inputs.shape[1]):
+        c = gd_column_constants(inputs, i, h)
+        x = (c[_GD_UX0], 0.0, c[_GD_WX0], c[_GD_WY0], c[_GD_R0])
+        e = 0
+        r_max, r_max_step, sharpness = abs(x[4]), 0, gd_sharpness(x, e, c)
+        steps, converged, diverged = horizons[i], 0.0, 0.0
+        for k in range(horizons[i]):
+            x, e, factor, bad = gd_advance(x, e, 1, c)
+            if bad >= 0:
+                steps, diverged = k, 1.0
+                break
+            sharpness = max(sharpness, gd_sharpness(x, e, c))
+            if abs(x[4]) > r_max:
+                r_max, r_max_step = abs(x[4]), k + 1
+            alpha, rho = c[_GD_HAK] * x[4], abs(factor)
+            if alpha == 0.0 or (rho < 1.0 and abs(alpha) <= GD_FINAL_TOL * (1.0 - rho)):
+                steps, converged = k + 1, 1.0
+                break
+        out[0, i] = steps
+        out[1, i] = converged
+        out[2, i] = diverged
+        out[3, i] = (r_max / abs(c[_GD_R0])) ** 2 if c[_GD_R0] != 0.0 else (1.0 if r_max == 0.0 else math.inf)
+        out[4, i] = r_max_step
+        out[5, i] = gd_observables(x[0], x[1], x[2], x[3], x[4], 2 * e, c)[_O_K]
+        out[6, i] = sharpness

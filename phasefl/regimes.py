@@ -93,11 +93,23 @@ def classify_batch(
     )
 
 
-def classify(model, u0, w0, kernel_threshold=KERNEL_THRESHOLD, zeta_threshold=ZETA_THRESHOLD) -> Classification:
+def classify(
+    model, u0, w0, kernel_threshold=KERNEL_THRESHOLD, zeta_threshold=ZETA_THRESHOLD, dynamics="flow", **options
+):
     """Regime of the network trained from u0, w0: kernel, alignment, disalignment or rescaling.
 
-    Uses the default rule of spec F with changeable thresholds; see the module docstring.
+    Uses the default rule of spec F with changeable thresholds; see the module docstring. With
+    ``dynamics="gd"`` and ``step=h`` (and optionally ``horizon``), gradient descent with that step:
+    a ``phasefl.descent.DescentClassification``, whose labels add catapult, oscillating and divergent.
     """
+    if dynamics == "gd":
+        from .descent import classify_gd  # (descent builds on this module)
+
+        return classify_gd(model, u0, w0, kernel_threshold=kernel_threshold, zeta_threshold=zeta_threshold, **options)
+    if dynamics != "flow":
+        raise ValueError(f"classify takes dynamics 'flow' or 'gd', got {dynamics!r}")
+    if options:
+        raise TypeError(f"dynamics 'flow' takes no options; got {', '.join(sorted(options))}")
     batch = classify_batch(*model_cell(model, gram(u0, w0)), kernel_threshold, zeta_threshold)
     return Classification(
         label=LABELS[int(batch.label)],

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from phasefl import Model, gram, simulate, solve
+from phasefl import Model, classify, gram, simulate, solve
 from phasefl.descent import gd_batch, step_counts
 from phasefl.kernels import GD_DIVERGED
 from phasefl.schema import OBSERVABLES
@@ -273,3 +273,71 @@ def test_final_is_nan_until_the_run_has_converged():
     assert late.final.F == model.target and late.final.loss_excess == 0.0
     for name in ("ntk", "norm_u2", "norm_w2", "cos_uw", "rot_u", "rot_w"):
         assert getattr(late.final, name) == pytest.approx(getattr(late, name)[-1], rel=1e-12), name
+
+
+# --- labels of finite-step runs (phasefl.classify(..., dynamics="gd")) ----------------------------------
+
+FLOW_CASES = [  # (model, u0, w0): one per flow label
+    (Model(4000**-0.5, 1.0, 1.0), *weights(4000, 1.0, 1.0, 2)),  # kernel
+    (Model(1 / 20, 1.0, 1.0), *weights(20, 1e-3, 1e-3, 1)),  # alignment
+    (Model(1.0, 1.0, 1.0), *weights(2, 3.0, 3.0, 6)),  # large init, width 2: disalignment
+    (Model(0.5, 4.0, 0.25, 1.0, -1.0), *weights(7, 0.3, 0.3, 3)),  # unequal rates, negative target: alignment
+    (Model(1.0, 1.0, 1.0, 1.0, 3.0), *weights(2, 0.3, 0.01, 6)),  # w0 tiny: rescaling
+]
+
+
+@pytest.mark.parametrize("k", range(len(FLOW_CASES)))
+def test_a_small_step_has_the_flows_label_and_order_parameters(k):
+    """h a max(K0, K_inf) = 0.02: every flow label is the flow's, K_end/K0 within 2 % of the flow's K_inf/K0 (first
+    order in h), zeta the flow's (gradient descent keeps it), no loss rise, and the largest h a K met is the
+    flow's (K is monotone along the flow) within 3 %."""
+    model, u0, w0 = FLOW_CASES[k]
+    flow = classify(model, u0, w0)
+    k_max = ntk0(model, u0, w0) * max(1.0, flow.ntk_ratio)
+    step = 0.02 / (model.x_var * k_max)
+    gd = classify(model, u0, w0, dynamics="gd", step=step)
+    assert gd.label == flow.label and gd.converged
+    assert gd.ntk_ratio == pytest.approx(flow.ntk_ratio, rel=0.02)
+    assert gd.zeta == pytest.approx(flow.zeta, rel=1e-12)
+    assert gd.loss_rise == 1.0 and gd.loss_rise_step == 0
+    assert gd.sharpness_max == pytest.approx(0.02, rel=0.03)
+
+
+@pytest.mark.parametrize("hak0, label", [(1.8, "kernel"), (2.4, "catapult"), (3.6, "catapult"), (4.4, "divergent")])
+def test_the_catapult_band_lies_between_2_and_4_over_a_k0_at_large_width(hak0, label):
+    """NTK scaling at width 4000 (Lewkowycz et al. 2020: catapult for 2 < h a K0 < 4 at large width): below 2 the
+    kernel regime, in the band a loss spike and an NTK that ends low enough (h a K_end < 2), above it divergence."""
+    model, u0, w0, h = catapult(4000, hak0)
+    c = classify(model, u0, w0, dynamics="gd", step=h)
+    assert c.label == label
+    if label == "catapult":
+        assert c.loss_rise > 10 and 0 < c.loss_rise_step < c.steps and c.ntk_ratio * hak0 < 2 and c.converged
+    if label == "divergent":
+        assert not c.converged and c.loss_rise > 1e100
+
+
+def test_the_summary_matches_the_trajectory_step_by_step():
+    """loss_rise, its step, the steps to converge and the final NTK against the observed trajectory of the
+    same run (the trajectory is checked against the network's own loop above)."""
+    model, u0, w0, h = catapult(1000, 3.0, seed=3)
+    c = classify(model, u0, w0, dynamics="gd", step=h)
+    traj = solve(model, u0, w0, h * np.arange(c.steps + 1), dynamics="gd", step=h)
+    loss = traj.loss_excess
+    assert c.loss_rise == pytest.approx(loss.max() / loss[0], rel=1e-12)
+    assert c.loss_rise_step == int(np.argmax(loss))
+    assert c.ntk_ratio == pytest.approx(traj.ntk[-1] / traj.ntk[0], rel=1e-12)
+    assert c.sharpness_max == pytest.approx(h * model.x_var * traj.ntk.max(), rel=1e-12)
+    assert abs(traj.F[-1] - model.target) < 1e-10 and abs(traj.F[-30] - model.target) > 1e-13  # it just converged
+
+
+def test_a_period_two_run_is_oscillating_and_bad_options_are_refused():
+    model, u0, w0 = kc_zero_cell(2.1)
+    c = classify(model, u0, w0, dynamics="gd", step=0.5, horizon=0.5 * 3000)
+    assert c.label == "oscillating" and c.steps == 3000 and not c.converged
+    assert classify(*kc_zero_cell(1.9), dynamics="gd", step=0.5).label != "oscillating"
+    with pytest.raises(ValueError, match="step must be"):
+        classify(model, u0, w0, dynamics="gd", step=-1.0)
+    with pytest.raises(ValueError, match="dynamics 'flow' or 'gd', got 'sgd'"):
+        classify(model, u0, w0, dynamics="sgd", step=0.5)
+    with pytest.raises(TypeError, match="takes no options; got step"):
+        classify(model, u0, w0, step=0.5)
