@@ -348,8 +348,8 @@ HOISTED: list[tuple[sp.Symbol, sp.Expr]] = [
 ]
 CELL += HOISTED
 # 1 where float64 holds the cell's solution (see ``phasefl.solve.DOMAIN``; 0 for a nan too): every cell constant
-# is finite; the NTK scales and the rate do not underflow unless they are exactly 0 (Kc and F0 only where their
-# factors are), and outside kinds 2 and 3 (which need neither) the rate is normal; the weights (v = F/kappa,
+# is finite; the NTK scales do not underflow unless they are exactly 0 (Kc only where its factors are, K0 only
+# for F0 = 0), and outside kinds 2 and 3 (which need neither) the rate is normal; the weights (v = F/kappa,
 # K/kappa^2) at t = 0 and t = infinity are finite.
 CELL.append(
     (
@@ -359,7 +359,6 @@ CELL.append(
                 1,
                 sp.And(*(sp.Abs(sym) <= _HUGE for sym, _ in CELL if sym != psi0_arg))  # (which may overflow)
                 & ((Kc >= _TINY) | (sp.Eq(C, 0) & sp.Eq(d2, 0)))
-                & ((sp.Abs(F0) >= _TINY) | sp.Eq(uw, 0))
                 & ((K0 >= _TINY) | sp.Eq(F0, 0))
                 & (LOGISTIC_OR_DEGENERATE | (lam >= _TINY))
                 & (sp.Max(sp.Abs(F0), sp.Abs(m)) * inv_kappa <= _HUGE)
