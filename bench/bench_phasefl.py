@@ -17,6 +17,7 @@ import pytest
 
 import phasefl
 from phasefl import kernels
+from phasefl.baseline import initial_ntk
 from phasefl.regimes import KERNEL_THRESHOLD, ZETA_THRESHOLD
 from phasefl.solve import CELL_ARGS, cell_inputs
 from phasefl.sweep import SweepSpec, cell_parameters, initializations, parse_range, sweep
@@ -71,6 +72,23 @@ def bench_kernel_width(bench, benchmark, tiny, name, width):
         assert np.all(g.uu > 0)
     else:
         check(bench(lambda: KERNELS[name](x), n), n)
+
+
+@pytest.mark.parametrize("width", [1e1, 1e3, 1e6, 1e12])
+def bench_gd_steps(bench, benchmark, tiny, width):
+    """Exact gradient descent (``"gd"``): 10^4 cells x 10^3 steps at h a K0 = 1 (every cell converges near
+    the end; the summaries kernel stops at convergence, so the trajectories kernel is timed, observing the
+    last step only), per cell-step; the cost should not depend on the width."""
+    if tiny and width not in (1e1, 1e12):
+        pytest.skip("size not run")
+    benchmark.group = "gd: cell-steps vs width"
+    n, steps = (100, 10) if tiny else (10_000, 1_000)
+    x = inputs(n, seed=11, width=width)
+    k0 = initial_ntk(*(x[CELL_ARGS.index(k)] for k in ("output_scale", "lr_u", "lr_w", "uu", "ww")))
+    x[CELL_ARGS.index("x_var")] = 1.0 / k0  # h a K0 = 1 with h = 1
+    x[CELL_ARGS.index("xy_cov")] = 1.0 / k0
+    out = bench(lambda: kernels.gd_trajectories(x, 1.0, np.array([steps]))[0], n * steps, per="cell-step")
+    assert np.isfinite(out).any()
 
 
 def spec_of(tiny: bool) -> SweepSpec:

@@ -19,6 +19,7 @@ EXPECTED = {
     "bench_baseline": {"phasefl", "ivp_full", "ivp_reduced", "gd_numpy", "gd_torch"},
     "bench_kernel_cells": {"finals", "orders", "baseline_distance", "trajectories"},
     "bench_kernel_width": {"sample_gram", "orders", "baseline_distance"},
+    "bench_gd_steps": {"10.0", "1000000000000.0"},
     "bench_sweep": None,
     "bench_sweep_block": None,
     "bench_startup": {"import phasefl", "diagram command"},
