@@ -17,7 +17,7 @@ import numpy as np
 from . import kernels
 from .gram import gram
 from .schema import ORDER_PARAMETERS
-from .solve import cell_inputs, model_cell
+from .solve import cell_inputs, model_cell, require_representable
 
 LABELS = ("kernel", "alignment", "disalignment", "rescaling")
 KERNEL, ALIGNMENT, DISALIGNMENT, RESCALING = range(4)
@@ -78,6 +78,7 @@ def classify_batch(
     """Classify a batch of cells (arguments broadcast as in ``solve_batch``); labels are codes."""
     inputs, shape = cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2)
     with kernels.compile_notice("phasefl.classify"):
+        require_representable(inputs)
         par = dict(zip(ORDER_PARAMETERS, kernels.orders(inputs).reshape((len(ORDER_PARAMETERS),) + shape)))
     codes = label_codes(par["ntk_rel_change"], par["zeta"], kernel_threshold, zeta_threshold)
     return Classification(

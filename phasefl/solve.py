@@ -56,9 +56,8 @@ def cell_inputs(output_scale, lr_u, lr_w, x_var, xy_cov, uu, ww, uw, d2) -> tupl
 
 #: What ``require_representable`` says of a cell the kernels cannot evaluate in float64.
 DOMAIN = (
-    "the exact solution passes through numbers beyond float64's range (1e-308 to 1e308); solve_batch covers "
-    "cells whose NTK values K0, K_inf, rate a K_inf and weight scales |F0|/kappa, |m|/kappa, K/kappa^2 lie in "
-    "it and, unless u0 and w0 are parallel, whose g|F0|/Kc and g|m|/Kc do too"
+    "outside float64's range (1e-308 to 1e308), which the exact solution needs for K0, K_inf, a K_inf, |F0|/kappa, "
+    "|m|/kappa, K/kappa^2 and, unless u0 and w0 are parallel, g|F0|/Kc and g|m|/Kc"
 )
 _LOG10_RANGE = (math.log10(np.finfo(float).tiny), math.log10(np.finfo(float).max))
 
@@ -90,7 +89,7 @@ def require_representable(inputs: np.ndarray) -> None:
         name = max(outside, key=outside.__getitem__)
         size = f"{name} ~ 1e{logs[name]:.0f}" if np.isfinite(logs[name]) else f"{name} overflows"
     else:
-        size = "an intermediate of the closed form overflows"
+        size = "an intermediate of the closed form overflows, though none of these quantities does"
     raise ValueError(f"cell {i} ({cell}): {size}: {DOMAIN}")
 
 

@@ -275,6 +275,8 @@ def test_two_runs_on_one_store_at_once(tmp_path, capsys):
         (["explain", "--rows", "1"], ["--rows"]),
         (["--target", "nan"], ["--target"]),
         (["--target", "-inf"], ["--target", "got -inf"]),
+        # a cell float64 cannot carry (K_inf = g|m| ~ 2e400): named before any table ("Geometric sequence" before)
+        (["--output-scale", "1e100", "--target", "1e300", "explain"], ["K_inf overflows", "outside float64's range"]),
     ],
 )
 def test_phasefl_bad_input_prints_nothing_else(capsys, argv, words):
