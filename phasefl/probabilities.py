@@ -31,7 +31,7 @@ from .regimes import KERNEL_THRESHOLD, LABELS, ZETA_THRESHOLD, label_codes
 
 QUANTILE_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: Gauss-Legendre nodes per panel: the result, and the cheaper one its error is estimated against
-NODES, COARSE_NODES = 33, 25
+NODES, COARSE_NODES = 41, 33
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Reduced:
     def c_below(self, x, strict):
         """P(c < x) (strict) or P(c <= x) for c = cos^2 of the angle between u0 and w0."""
         if self.width == 1:
-            return (x > 1).astype(float) if strict else (x >= 1).astype(float)
+            return np.asarray(x > 1 if strict else x >= 1, dtype=float)
         return special.betainc(0.5, (self.width - 1) / 2, np.clip(x, 0.0, 1.0))
 
 
@@ -162,7 +162,8 @@ def tanh_sinh(n):
     even with the endpoint singularities that the kinks at panel ends and the chi-square tails leave."""
     tau = np.linspace(-3.0, 3.0, n)
     arg = np.pi / 2 * np.sinh(tau)
-    return np.tanh(arg), (tau[1] - tau[0]) * np.pi / 2 * np.cosh(tau) / np.cosh(arg) ** 2
+    w = np.pi / 2 * np.cosh(tau) / np.cosh(arg) ** 2
+    return np.tanh(arg), 2 * w / w.sum()  # normalized so that constants integrate exactly
 
 
 def panels(law: Reduced, breaks, n):
@@ -209,7 +210,8 @@ def label_conditional(law: Reduced, e_hi, e_lo, k):
 
     def conditional(P, V):
         below = law.c_below
-        a_k, c_z, c_0 = t_end(P, V, law.nu, e_hi), z_end(P, V, k), t_end(P, V, law.nu, 0.0)
+        a_k, c_0 = t_end(P, V, law.nu, e_hi), t_end(P, V, law.nu, 0.0)
+        c_z = z_end(P, V, k) if law.width > 1 else -np.inf  # zeta = 1 at width 1: every non-kernel cell rescales
         b_k = np.inf if math.isnan(e_lo) else t_end(P, V, law.nu, e_lo)
         kernel = below(b_k, True) - below(a_k, False)
         align = below(np.minimum(a_k, c_z), True)
