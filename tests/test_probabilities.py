@@ -93,7 +93,9 @@ def test_closed_form_width_one_by_hand():
 
     a = 0.4
     model = phasefl.Model(1.0, 1.0, 1.0, 1.0, a)
-    by_hand = integrate.quad(lambda u: 2 * np.exp(-u * u / 2) / math.sqrt(2 * math.pi) * special.erfc(a / u / 2**0.5), 0, np.inf)
+    by_hand = integrate.quad(
+        lambda u: 2 * np.exp(-u * u / 2) / math.sqrt(2 * math.pi) * special.erfc(a / u / 2**0.5), 0, np.inf
+    )
     assert abs(probabilities.ntk_decrease_closed_form(model, 1, 1.0, 1.0) - by_hand[0]) < 1e-9
 
 
@@ -129,7 +131,9 @@ def test_threshold_monotonicity():
     """A larger kernel threshold never lowers P(kernel); a larger zeta threshold never raises P(rescaling)
     nor lowers P(alignment) + P(disalignment); P(K_inf < K0) does not depend on either."""
     law = probabilities.reduce(phasefl.Model(0.3, 1.0, 2.0, 1.0, -1.0), 10, 1.0, 1.0)
-    by_eps = np.array([probabilities.label_probabilities(law, e, 0.9, n=25) for e in (0.001, 0.01, 0.05, 0.2, 1.0, 3.0)])
+    by_eps = np.array(
+        [probabilities.label_probabilities(law, e, 0.9, n=25) for e in (0.001, 0.01, 0.05, 0.2, 1.0, 3.0)]
+    )
     assert np.all(np.diff(by_eps[:, 0]) > 0) and by_eps[-1, 0] > by_eps[0, 0] + 0.5
     by_zeta = np.array([probabilities.label_probabilities(law, 0.05, z, n=25) for z in (0.0, 0.2, 0.5, 0.9, 1.0)])
     assert np.all(np.diff(by_zeta[:, 3]) < 0) and np.all(np.diff(by_zeta[:, 1] + by_zeta[:, 2]) > 0)
