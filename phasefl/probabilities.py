@@ -299,7 +299,8 @@ def ntk_decrease_closed_form(model: Model, width, init_scale_u, init_scale_w) ->
     """P(K_inf < K0) = P(|F0| > |m|) in closed form. F0 = kappa sigma_u sigma_w W with W = chi_d z variance-gamma,
     and P(|W| <= a) = a (K_v(a) L_{v-1}(a) + L_v(a) K_{v-1}(a)), v = (d - 1)/2 (K: modified Bessel function of
     the second kind, L: modified Struve function). nan where float64 cannot hold the Bessel and Struve factors
-    (roughly d > 2a + 300); ``regime_probabilities`` has the same number by quadrature at every width."""
+    (K_v(a) overflows for v large against a: width 1000 with a = 30 already); ``regime_probabilities`` has the
+    same number (``ntk_decrease``) by quadrature at every width, equal to this one to 1e-13 up to width 400."""
     law = reduce(model, width, init_scale_u, init_scale_w)
     a = abs(model.target) / (model.output_scale * init_scale_u * init_scale_w)
     if a == 0:
@@ -329,9 +330,9 @@ def regime_probabilities(
     coarse = label_probabilities(law, kernel_threshold, zeta_threshold, COARSE_NODES)
     ratio_mean, ratio_q, zeta_mean, zeta_q = order_statistics(law)
     return RegimeProbabilities(
-        probabilities={label: float(p) for label, p in zip(LABELS, fine[:4])},
+        probabilities={label: float(np.clip(p, 0.0, 1.0)) for label, p in zip(LABELS, fine[:4])},
         error=float(np.max(np.abs(fine - coarse))),
-        ntk_decrease=float(fine[4]),
+        ntk_decrease=float(np.clip(fine[4], 0.0, 1.0)),
         ntk_ratio_mean=ratio_mean,
         ntk_ratio_quantiles=ratio_q,
         zeta_mean=zeta_mean,
