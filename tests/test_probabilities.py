@@ -77,7 +77,9 @@ def test_order_statistics_against_monte_carlo(width, scaling, lr_w, xy_cov):
             assert deviation(level, float(np.mean(values <= q))) < 4, (level, q)
 
 
-@pytest.mark.parametrize("width, kappa", [(1, 1.0), (1, 0.05), (2, 0.3), (3, 1.0), (7.5, 0.3), (10, 0.05), (40, 0.3), (200, 200**-0.5)])
+@pytest.mark.parametrize(
+    "width, kappa", [(1, 1.0), (1, 0.05), (2, 0.3), (3, 1.0), (7.5, 0.3), (10, 0.05), (40, 0.3), (200, 200**-0.5)]
+)
 def test_closed_form_ntk_decrease(width, kappa):
     """P(K_inf < K0) = P(|F0| > |m|): the variance-gamma closed form equals the quadrature to 1e-10."""
     model = phasefl.Model(kappa, 1.0, 2.0, 1.0, 0.7)
