@@ -62,9 +62,10 @@ def test_against_monte_carlo(cell):
     assert sum(p > 1e-3 for p in res.probabilities.values()) >= 2
 
 
-@pytest.mark.parametrize("width, scaling, lr_w, xy_cov", [(2, "mf", 2.0, -1.0), (10, "ntk", 3.0, 1.0)])
+@pytest.mark.parametrize("width, scaling, lr_w, xy_cov", [(3, "mf", 2.0, -1.0), (10, "ntk", 3.0, 1.0)])
 def test_order_statistics_against_monte_carlo(width, scaling, lr_w, xy_cov):
-    """Means within 4 standard errors; the empirical CDF at each quantile within 4 binomial errors of its level."""
+    """Means within 4 standard errors; the empirical CDF at each quantile within 4 binomial errors of its level.
+    (From width 3 on: K_inf/K0 ~ sqrt(nu)/(P + V) near the origin has an infinite variance at width 2.)"""
     model = cell_model(width, scaling, 1.0, lr_w, xy_cov)
     res = phasefl.regime_probabilities(model, width, 1.0, 1.0)
     _, _, c = monte_carlo(model, width, 1.0, 1.0, 0.05, 0.9, seed=7)
