@@ -10,6 +10,7 @@ from .asymptotics import phase_exponents
 from .baseline import kernel_baseline, kernel_baseline_batch
 from .gram import Gram, gram, sample_gram
 from .params import Model
+from .probabilities import RegimeProbabilities, regime_probabilities
 from .regimes import LABELS, Classification, classify, classify_batch
 from .results import OBSERVABLES, State, Trajectory
 from .scalings import Configuration, parametrization
@@ -22,6 +23,7 @@ __all__ = [
     "Configuration",
     "Gram",
     "Model",
+    "RegimeProbabilities",
     "State",
     "Trajectory",
     "classify",
@@ -31,6 +33,7 @@ __all__ = [
     "kernel_baseline",
     "kernel_baseline_batch",
     "parametrization",
+    "regime_probabilities",
     "phase_exponents",
     "sample_gram",
     "simulate",
