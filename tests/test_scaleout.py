@@ -276,3 +276,19 @@ def test_resume_of_a_folder_that_is_not_a_store_says_so(tmp_path):
         scaleout.ScaleOutError, match=r"plain is not a phasefl sweep store \(no \.phasefl/spec\.json\)$"
     ):
         scaleout.run(_spec(), tmp_path / "plain", resume=True, log=lambda _: None)
+
+
+def test_resume_of_a_new_store_computes_it_and_two_changed_options_are_both_named(tmp_path):
+    """--resume where nothing exists yet starts the store (it is not 'not a phasefl store'); a resume that
+    changes two options names both, separated by '; '."""
+    spec = _spec(n=6, seeds=2)
+    lines: list[str] = []
+    scaleout.run(spec, tmp_path / "n.zarr", resume=True, block_cells=10, log=lines.append)
+    assert lines[0].startswith("resume: 0 of ")
+    _assert_identical(tmp_path / "n.zarr", sweep(spec))
+    changed = replace(spec, seeds=3, time=5.0)
+    with pytest.raises(scaleout.ScaleOutError) as err:
+        scaleout.run(changed, tmp_path / "n.zarr", resume=True, block_cells=10, log=lambda _: None)
+    assert re.search(
+        r"needs the same: --seeds \(store: 2, now: 3\); --time \(store: 2\.0, now: 5\.0\)$", str(err.value)
+    )
